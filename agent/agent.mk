@@ -42,20 +42,26 @@ LIB_SRC := $(sort $(wildcard agent/lib/*.c agent/kmip/*.c))
 D_SRC := $(sort $(wildcard agent/vmcryptd/*.c))
 CTL_SRC := $(sort $(wildcard agent/vmcryptctl/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+VM_SRC := $(sort $(wildcard tests/vm/test_*.c))
 FUZZ_SRC := $(sort $(wildcard agent/fuzz/fuzz_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/obj/%.o)
 D_OBJ := $(D_SRC:%.c=$(O)/obj/%.o)
 CTL_OBJ := $(CTL_SRC:%.c=$(O)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
+VM_BIN := $(VM_SRC:tests/vm/%.c=$(O)/tests/vm/%)
 FUZZ_BIN := $(FUZZ_SRC:agent/fuzz/%.c=$(O)/fuzz/%)
 LIBVMCRYPT := $(O)/lib/libvmcrypt.a
 
 KSFT_HDR := $(O)/kselftest/kselftest_harness.h
 
-.PHONY: all unit fuzz
-all: $(O)/bin/vmcryptd $(O)/bin/vmcryptctl
+# vmcryptd is added to all once agent/vmcryptd/ has sources.
+PROGS := $(O)/bin/vmcryptctl $(if $(D_SRC),$(O)/bin/vmcryptd)
+
+.PHONY: all unit vmtests fuzz
+all: $(PROGS)
 unit: $(UNIT_BIN)
+vmtests: $(VM_BIN)
 fuzz: $(FUZZ_BIN)
 
 $(O)/obj/%.o: %.c
@@ -79,6 +85,11 @@ $(KSFT_HDR):
 	scripts/kernel-source-files $(O)
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIBVMCRYPT) $(KSFT_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBVMCRYPT) $(PKG_LIBS)
+
+# Kselftest programs run inside the VM (tests/vm/); same harness.
+$(O)/tests/vm/%: tests/vm/%.c $(LIBVMCRYPT) $(KSFT_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBVMCRYPT) $(PKG_LIBS)
 

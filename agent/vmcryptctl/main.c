@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - vmcryptctl, the admin CLI of vmcrypt: global options and the
+ * one table that dispatches subcommands to <name>_main() in their files.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "vmcryptctl/commands.h"
+
+#define DEFAULT_SOCKET "/run/vmcrypt/control"
+
+const char *ctl_socket_path = DEFAULT_SOCKET;
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} subcommands[] = {
+	{ "kernel", kernel_main, "Talk to the dm-vmcrypt module directly (features, stats, monitor)" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: vmcryptctl [--socket PATH] <command> [<args>]\n\n"
+		   "Administer vmcrypt disk encryption through vmcryptd.\n\n"
+		   "Options:\n"
+		   "  --socket PATH  control socket of vmcryptd (default %s,\n"
+		   "                 or $VMCRYPT_SOCKET)\n"
+		   "  -h, --help     show this help\n\n"
+		   "Commands:\n", DEFAULT_SOCKET);
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-12s %s\n", subcommands[i].name, subcommands[i].help);
+	fprintf(f, "\nRun 'vmcryptctl <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *env = getenv("VMCRYPT_SOCKET");
+	size_t i;
+	int c;
+
+	log_init("vmcryptctl", 0);
+	if (env && *env)
+		ctl_socket_path = env;
+
+	/* '+': stop at the first non-option, the subcommand. */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			ctl_socket_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (!strcmp(argv[optind], subcommands[i].name)) {
+			/* Reset getopt for the subcommand's own parsing. */
+			int sub_argc = argc - optind;
+			char **sub_argv = argv + optind;
+
+			optind = 0;
+			return subcommands[i].fn(sub_argc, sub_argv);
+		}
+	}
+	fprintf(stderr, "vmcryptctl: unknown command '%s'; see 'vmcryptctl --help'\n",
+		argv[optind]);
+	return EXIT_USAGE;
+}
