@@ -16,7 +16,7 @@ CLANG ?= clang
 PKG_CONFIG ?= pkg-config
 
 PKGS := libnl-genl-3.0 openssl tss2-esys tss2-tctildr tss2-rc tss2-mu \
-	libcryptsetup devmapper json-c libkeyutils
+	libcryptsetup devmapper json-c libkeyutils blkid
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))

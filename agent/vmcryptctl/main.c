@@ -13,14 +13,27 @@
 
 #define DEFAULT_SOCKET "/run/vmcrypt/control"
 
-const char *ctl_socket_path = DEFAULT_SOCKET;
+/* ctl_socket_path is defined in lib/ctlclient.c (used by ctl_run). */
 
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } subcommands[] = {
+	{ "ping", ping_main, "Check that vmcryptd answers; show your role" },
+	{ "provider", provider_main, "Manage key providers (add, list, show, test, set-default, remove)" },
+	{ "key", key_main, "Create and inspect KEKs (create, show, list, fetch)" },
+	{ "events", events_main, "Export the event log (--since, --format json|csv)" },
 	{ "kernel", kernel_main, "Talk to the dm-vmcrypt module directly (features, stats, monitor)" },
+	{ "format", format_main, "Make a disk or image file a vmcrypt disk of a VM" },
+	{ "open", open_main, "Open a vmcrypt disk as /dev/mapper/NAME" },
+	{ "close", close_main, "Close an open vmcrypt disk" },
+	{ "list", list_main, "List open vmcrypt disks" },
+	{ "status", status_main, "Show open disks: VM, key, key state, counters" },
+	{ "lock", lock_main, "Emergency lock: suspend and wipe the key (I/O held)" },
+	{ "unlock", unlock_main, "Set the key again and resume a locked disk" },
+	{ "rekey", rekey_main, "Shallow rekey: new KEK, DEK re-wrapped" },
+	{ "persistence", persistence_main, "Key persistence in the TPM for offline restarts (enable, disable, status)" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tags.h - KMIP tags and enumeration values used by the client, and
+ * lookups from numbers to the names used in dumps, Get Attributes text
+ * and error messages. Internal to agent/kmip/.
+ */
+#ifndef VMCRYPT_KMIP_TAGS_H
+#define VMCRYPT_KMIP_TAGS_H
+
+#include <stdint.h>
+
+/* Tags (KMIP 1.4 section 9.1.3.1; 2.0 for the last ones). */
+#define TAG_ACTIVATION_DATE 0x420001
+#define TAG_APPLICATION_DATA 0x420002
+#define TAG_APPLICATION_NAMESPACE 0x420003
+#define TAG_APPLICATION_SPECIFIC_INFORMATION 0x420004
+#define TAG_ATTRIBUTE 0x420008
+#define TAG_ATTRIBUTE_INDEX 0x420009
+#define TAG_ATTRIBUTE_NAME 0x42000A
+#define TAG_ATTRIBUTE_VALUE 0x42000B
+#define TAG_BATCH_COUNT 0x42000D
+#define TAG_BATCH_ITEM 0x42000F
+#define TAG_COMPROMISE_OCCURRENCE_DATE 0x420021
+#define TAG_CRYPTOGRAPHIC_ALGORITHM 0x420028
+#define TAG_CRYPTOGRAPHIC_LENGTH 0x42002A
+#define TAG_CRYPTOGRAPHIC_USAGE_MASK 0x42002C
+#define TAG_KEY 0x42003F
+#define TAG_KEY_BLOCK 0x420040
+#define TAG_KEY_FORMAT_TYPE 0x420042
+#define TAG_KEY_MATERIAL 0x420043
+#define TAG_KEY_VALUE 0x420045
+#define TAG_KEY_WRAPPING_DATA 0x420046
+#define TAG_MAXIMUM_ITEMS 0x42004F
+#define TAG_MAXIMUM_RESPONSE_SIZE 0x420050
+#define TAG_NAME 0x420053
+#define TAG_NAME_TYPE 0x420054
+#define TAG_NAME_VALUE 0x420055
+#define TAG_OBJECT_TYPE 0x420057
+#define TAG_OPERATION 0x42005C
+#define TAG_PROTOCOL_VERSION 0x420069
+#define TAG_PROTOCOL_VERSION_MAJOR 0x42006A
+#define TAG_PROTOCOL_VERSION_MINOR 0x42006B
+#define TAG_QUERY_FUNCTION 0x420074
+#define TAG_REQUEST_HEADER 0x420077
+#define TAG_REQUEST_MESSAGE 0x420078
+#define TAG_REQUEST_PAYLOAD 0x420079
+#define TAG_RESPONSE_HEADER 0x42007A
+#define TAG_RESPONSE_MESSAGE 0x42007B
+#define TAG_RESPONSE_PAYLOAD 0x42007C
+#define TAG_RESULT_MESSAGE 0x42007D
+#define TAG_RESULT_REASON 0x42007E
+#define TAG_RESULT_STATUS 0x42007F
+#define TAG_REVOCATION_MESSAGE 0x420080
+#define TAG_REVOCATION_REASON 0x420081
+#define TAG_REVOCATION_REASON_CODE 0x420082
+#define TAG_SERVER_INFORMATION 0x420088
+#define TAG_STATE 0x42008D
+#define TAG_SYMMETRIC_KEY 0x42008F
+#define TAG_TEMPLATE_ATTRIBUTE 0x420091
+#define TAG_TIME_STAMP 0x420092
+#define TAG_UNIQUE_BATCH_ITEM_ID 0x420093
+#define TAG_UNIQUE_IDENTIFIER 0x420094
+#define TAG_VENDOR_IDENTIFICATION 0x42009D
+#define TAG_ATTRIBUTES 0x420125
+#define TAG_ATTRIBUTE_REFERENCE 0x42013B
+
+/* Operations. */
+enum {
+	OP_CREATE = 1,
+	OP_REGISTER = 3,
+	OP_LOCATE = 8,
+	OP_GET = 10,
+	OP_GET_ATTRIBUTES = 11,
+	OP_GET_ATTRIBUTE_LIST = 12,
+	OP_ADD_ATTRIBUTE = 13,
+	OP_MODIFY_ATTRIBUTE = 14,
+	OP_DELETE_ATTRIBUTE = 15,
+	OP_ACTIVATE = 18,
+	OP_REVOKE = 19,
+	OP_DESTROY = 20,
+	OP_QUERY = 24,
+	OP_DISCOVER_VERSIONS = 30,
+};
+
+/* Object Type, Cryptographic Algorithm, Name Type, Key Format Type. */
+#define OBJTYPE_SYMMETRIC_KEY 2
+#define ALG_AES 3
+#define NAME_TYPE_UNINTERPRETED_TEXT 1
+#define KEYFMT_RAW 1
+#define KEYFMT_TRANSPARENT_SYMMETRIC 7
+
+/* Query Function. */
+#define QUERY_OPERATIONS 1
+#define QUERY_OBJECTS 2
+#define QUERY_SERVER_INFORMATION 3
+
+/* Result Status and the Result Reasons we map to errno. */
+#define RESULT_SUCCESS 0
+#define REASON_ITEM_NOT_FOUND 0x01
+#define REASON_GENERAL_FAILURE 0x100
+
+/* Tag name as in the PyKMIP captures ("UNIQUE_IDENTIFIER"), or NULL. */
+const char *kmip_tag_name(uint32_t tag);
+
+/*
+ * Name of value @v of the enumeration carried by attribute @attr_name
+ * ("State", 2 -> "Active"), or NULL if unknown.
+ */
+const char *kmip_enum_name(const char *attr_name, uint32_t v);
+
+/* Name of a KMIP Object Type ("Symmetric Key") or NULL. */
+const char *kmip_object_type_name(uint32_t v);
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ctlclient.h - the CLI side of the control socket (see proto.h).
+ *
+ * A subcommand usually needs one call:
+ *
+ *	struct json_object *args = json_object_new_object(), *res = NULL;
+ *	json_object_object_add(args, "name", json_object_new_string(name));
+ *	if (ctl_run("provider.show", args, &res))   // prints the error
+ *		return EXIT_FAIL;
+ *	... use res ...; json_object_put(res);
+ *
+ * Error texts are one line and complete ("cannot reach vmcryptd at PATH:
+ * Connection refused", or the daemon's own text); ctl_run() prints them
+ * as "vmcryptctl: TEXT" on stderr.
+ */
+#ifndef VMCRYPT_CTLCLIENT_H
+#define VMCRYPT_CTLCLIENT_H
+
+struct json_object;
+
+/* Default timeout for one call; ops that talk to a KMS may take a while. */
+#define CTL_TIMEOUT_MS (5 * 60 * 1000)
+
+struct ctl_conn;
+
+/*
+ * The socket ctl_run() uses: vmcryptctl's --socket / $VMCRYPT_SOCKET,
+ * default /run/vmcrypt/control. Defined in ctlclient.c, set by main().
+ */
+extern const char *ctl_socket_path;
+
+/* Connect to vmcryptd at @socket_path. 0 or -errno with *@errtext set. */
+int ctl_connect(const char *socket_path, struct ctl_conn **out,
+		char **errtext);
+/*
+ * One request on an open connection. Takes ownership of @args (may be
+ * NULL). 0 with *@result (caller puts it), or -errno with *@errtext
+ * (caller frees): the daemon's error or a transport error.
+ */
+int ctl_request(struct ctl_conn *c, const char *op, struct json_object *args,
+		struct json_object **result, char **errtext);
+void ctl_close(struct ctl_conn *c);
+
+/* Connect, one request, close. Same contract as ctl_request(). */
+int ctl_call(const char *socket_path, const char *op, struct json_object *args,
+	     struct json_object **result, char **errtext);
+
+/*
+ * ctl_call() on the socket chosen by vmcryptctl's --socket/VMCRYPT_SOCKET
+ * (ctl_socket_path); prints "vmcryptctl: <error>" on failure. 0 or -errno.
+ */
+int ctl_run(const char *op, struct json_object *args,
+	    struct json_object **result);
+
+/* Print @obj as pretty JSON on stdout followed by a newline. */
+void ctl_print_json(struct json_object *obj);
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * disk.h - helpers shared by the disk operations of vmcryptd (disk*.c):
+ * format, open, close, list, status, lock, unlock, rekey.
+ *
+ * No open-disk state lives in the daemon: an open disk is a dm device of
+ * target "vmcrypt" whose dm UUID is "VMCRYPT-<LUKS UUID>-<name>", and its
+ * backing device (or the loop device's backing file) leads back to the
+ * LUKS2 header and token. So a restarted daemon sees every open disk.
+ *
+ * dm, loop and keyring calls are serialised by disk_mutex (libdevmapper
+ * keeps global state; recursive, so helpers may take it again); it is
+ * never held while a KEK is fetched.
+ */
+#ifndef VMCRYPTD_DISK_H
+#define VMCRYPTD_DISK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "lib/dmtarget.h"
+#include "lib/luks.h"
+#include "vmcryptd/daemon.h"
+
+extern pthread_mutex_t disk_mutex;
+
+/* What we know of one open vmcrypt device. */
+struct open_disk {
+	char name[128];
+	struct dmt_info dm;
+	char device[64];	/* backing block device, /dev/... */
+	char path[4096];	/* the image file for a loop device, else device */
+	char luks_uuid[40];
+	bool locked;		/* suspended with the key wiped */
+};
+
+/*
+ * Check that @path is an absolute path to an existing block device or
+ * regular file. 0, or -errno after request_error().
+ */
+int disk_check_path(struct request *rq, const char *path, bool *is_file);
+
+/* Read @path's header, with clear errors for "not a vmcrypt disk". */
+int disk_read_header(struct request *rq, const char *path, struct luks_info *info);
+
+/* The open device of LUKS UUID @uuid: 0 with @od filled, -ENOENT if none. */
+int disk_find_open_uuid(const char *uuid, struct open_disk *od);
+
+/* Every open vmcrypt disk (malloc'ed array in *@out). 0 or -errno. */
+int disk_collect(struct open_disk **out, size_t *n);
+
+/* The open vmcrypt device @name: 0, -ENODEV (no such vmcrypt device). */
+int disk_find_open_name(const char *name, struct open_disk *od);
+
+/* Fill @od from a dm device's info (backing device, path, LUKS UUID). */
+int disk_describe(const char *name, const struct dmt_info *dm, struct open_disk *od);
+
+/*
+ * The disk's DEK: the KEK named by the token (memory, provider, persisted
+ * cache), unwrapped and verified against the LUKS2 digest. Errors are
+ * "disk X is locked: key K not found on provider P" and the like.
+ */
+int disk_get_dek(struct daemon *d, struct request *rq, const char *path,
+		 const struct luks_info *info, struct secbuf *dek);
+
+/* Record a disk event with the token's details; result from rq->error. */
+void disk_event(struct daemon *d, struct request *rq, const char *event,
+		const char *disk, const struct vmcrypt_token *tok, int ret,
+		const char *detail);
+
+/* Parse the vmcrypt INFO status "<key state> r rb w wb crypt_err io_err". */
+struct disk_counters {
+	char key_state[16];
+	unsigned long long reads, read_bytes, writes, write_bytes;
+	unsigned long long crypto_errors, io_errors;
+};
+int disk_parse_status(const char *status, struct disk_counters *c);
+
+/* JSON of an open disk (for list/status); new object or NULL. */
+struct json_object *disk_to_json(const struct open_disk *od, bool verbose);
+
+#endif

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * disk_lock.c - the emergency lock: "disk.lock" (suspend, then wipe the
+ * key in the target: I/O is held by dm core) and "disk.unlock" (get the
+ * DEK again exactly as open does, "key set", resume). By name or "all".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "lib/keyring.h"
+#include "vmcryptd/disk.h"
+#include "vmcryptd/ops.h"
+
+struct collect {
+	struct open_disk *list;
+	size_t n, cap;
+};
+
+static int collect_cb(const char *name, const struct dmt_info *info, void *ctx)
+{
+	struct collect *c = ctx;
+	struct open_disk *nl;
+
+	if (strcmp(info->target, DMT_TARGET))
+		return 0;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 8;
+		nl = realloc(c->list, c->cap * sizeof(*nl));
+		if (!nl)
+			return -ENOMEM;
+		c->list = nl;
+	}
+	if (disk_describe(name, info, &c->list[c->n]) == 0)
+		c->n++;
+	return 0;
+}
+
+int disk_collect(struct open_disk **out, size_t *n)
+{
+	struct collect c = { 0 };
+	int r;
+
+	pthread_mutex_lock(&disk_mutex);
+	r = dmt_list(collect_cb, &c);
+	pthread_mutex_unlock(&disk_mutex);
+
+	if (r) {
+		free(c.list);
+		return r;
+	}
+	*out = c.list;
+	*n = c.n;
+	return 0;
+}
+
+/* The targets of a lock/unlock: one name or every open disk. */
+static int targets(struct request *rq, struct json_object *args,
+		   struct open_disk **list, size_t *n)
+{
+	const char *name = NULL;
+	bool all = false;
+	int r;
+
+	r = args_bool(rq, args, "all", &all);
+	if (r && r != -ENOENT)
+		return r;
+	r = args_string(rq, args, "name", false, &name);
+	if (r && r != -ENOENT)
+		return r;
+	if (all == !!name) {
+		request_error(rq, "give either a device name or all");
+		return -EINVAL;
+	}
+	if (all)
+		return disk_collect(list, n);
+	*list = calloc(1, sizeof(**list));
+	if (!*list)
+		return -ENOMEM;
+	if (disk_find_open_name(name, *list)) {
+		request_error(rq, "no open vmcrypt disk named '%s'", name);
+		free(*list);
+		*list = NULL;
+		return -ENODEV;
+	}
+	*n = 1;
+	return 0;
+}
+
+static int lock_one(struct request *rq, const struct open_disk *od)
+{
+	int r;
+
+	if (od->locked)
+		return 0;	/* already locked: nothing to do */
+	if (!od->dm.suspended) {
+		r = dmt_suspend(od->name);
+		if (r) {
+			request_error(rq, "cannot suspend %s: %s", od->name, strerror(-r));
+			return r;
+		}
+	}
+	r = dmt_message(od->name, "key wipe");
+	if (r) {
+		request_error(rq, "cannot wipe the key of %s: %s (the device stays suspended)",
+			      od->name, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int unlock_one(struct daemon *d, struct request *rq, const struct open_disk *od,
+		      const struct luks_info *info)
+{
+	struct secbuf dek = { 0 };
+	char desc[64], msg[128];
+	int32_t serial;
+	int r;
+
+	if (!od->dm.suspended)
+		return 0;	/* not locked */
+	if (od->locked) {
+		r = disk_get_dek(d, rq, od->path, info, &dek);
+		if (r)
+			return r;
+		r = keyring_desc(info->uuid, desc, sizeof(desc));
+		if (!r)
+			r = keyring_add_logon(desc, &dek, &serial);
+		secbuf_free(&dek);
+		if (r) {
+			request_error(rq, "cannot add the key of %s to the keyring: %s",
+				      od->name, strerror(-r));
+			return r;
+		}
+		snprintf(msg, sizeof(msg), "key set :%d:logon:%s", VMCRYPT_DEK_BYTES, desc);
+		pthread_mutex_lock(&disk_mutex);
+		r = dmt_message(od->name, msg);
+		pthread_mutex_unlock(&disk_mutex);
+		(void)keyring_remove(serial);
+		if (r) {
+			request_error(rq, "the kernel refused the key of %s: %s", od->name,
+				      strerror(-r));
+			return r;
+		}
+	}
+	pthread_mutex_lock(&disk_mutex);
+	r = dmt_resume(od->name);
+	pthread_mutex_unlock(&disk_mutex);
+	if (r)
+		request_error(rq, "cannot resume %s: %s", od->name, strerror(-r));
+	return r;
+}
+
+static int lock_op(struct daemon *d, struct request *rq, struct json_object *args,
+		   struct json_object *result, bool lock)
+{
+	struct json_object *done = json_object_new_array();
+	struct open_disk *list = NULL;
+	struct luks_info *info = calloc(1, sizeof(*info));
+	size_t n = 0, i;
+	int r, first = 0;
+
+	if (!done || !info) {
+		json_object_put(done);
+		free(info);
+		return -ENOMEM;
+	}
+	r = targets(rq, args, &list, &n);
+	if (r)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct request sub = *rq;
+
+		sub.error[0] = '\0';
+		memset(info, 0, sizeof(*info));
+		(void)luks_read(list[i].path, info);
+		if (lock) {
+			pthread_mutex_lock(&disk_mutex);
+			r = lock_one(&sub, &list[i]);
+			pthread_mutex_unlock(&disk_mutex);
+		} else {
+			r = info->tok.kek_id[0] ? unlock_one(d, &sub, &list[i], info) : -ENOKEY;
+			if (r == -ENOKEY && !sub.error[0])
+				request_error(&sub, "cannot read the vmcrypt token of %s",
+					      list[i].path);
+		}
+		disk_event(d, &sub, lock ? (r ? "disk.lock" : "disk.locked") :
+			   (r ? "disk.unlock" : "disk.unlocked"), list[i].path,
+			   info->tok.kek_id[0] ? &info->tok : NULL, r, list[i].name);
+		if (r) {
+			/* Keep going with the others; report the first failure. */
+			if (!first) {
+				first = r;
+				request_error(rq, "%s", sub.error);
+			}
+			continue;
+		}
+		json_object_array_add(done, json_object_new_string(list[i].name));
+	}
+	r = first;
+out:
+	json_object_object_add(result, lock ? "locked" : "unlocked", done);
+	free(list);
+	free(info);
+	return r;
+}
+
+int op_disk_lock(struct daemon *d, struct request *rq,
+		 struct json_object *args, struct json_object *result)
+{
+	return lock_op(d, rq, args, result, true);
+}
+
+int op_disk_unlock(struct daemon *d, struct request *rq,
+		   struct json_object *args, struct json_object *result)
+{
+	return lock_op(d, rq, args, result, false);
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * disk_open.c - "disk.open" and "disk.close".
+ *
+ * open: header -> token -> KEK (memory, provider, persisted cache) ->
+ * unwrap -> digest check -> logon key in this thread's keyring -> dm
+ * table load (the target copies the key) -> key invalidated. Image files
+ * go through an autoclear loop device, which vanishes on close.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "lib/keyring.h"
+#include "lib/loopdev.h"
+#include "vmcryptd/disk.h"
+#include "vmcryptd/ops.h"
+
+static int validate_dm_name(struct request *rq, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > 100 || name[0] == '.' || name[0] == '-')
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("._+-", name[i]))
+			goto bad;
+	return 0;
+bad:
+	request_error(rq, "invalid device name '%s': use 1-100 characters of letters, digits, '.', '_', '+' and '-', not starting with '.' or '-'",
+		      name);
+	return -EINVAL;
+}
+
+/* vmcrypt-<vm>-<n> with the first n not in use. */
+static int default_name(const char *vm, char *buf, size_t len)
+{
+	char clean[80];
+	struct dmt_info info;
+	size_t i;
+	int n;
+
+	for (i = 0; vm[i] && i < sizeof(clean) - 1; i++)
+		clean[i] = isalnum((unsigned char)vm[i]) || strchr("._-", vm[i]) ?
+			   vm[i] : '_';
+	clean[i] = '\0';
+	for (n = 0; n < 1000; n++) {
+		snprintf(buf, len, "vmcrypt-%s-%d", clean, n);
+		if (dmt_get_info(buf, &info) != 0 || !info.exists)
+			return 0;
+	}
+	return -ENFILE;
+}
+
+int op_disk_open(struct daemon *d, struct request *rq,
+		 struct json_object *args, struct json_object *result)
+{
+	const char *path = NULL, *req_name = NULL;
+	struct secbuf dek = { 0 };
+	struct luks_info *info;
+	struct open_disk *od;
+	struct dmt_table t;
+	char name[128], desc[64], dmuuid[160], loopdev[64] = "", mapper[160], tmp[64];
+	uint64_t sectors, unit;
+	bool is_file;
+	int32_t serial = 0;
+	int r, loopfd = -1;
+
+	info = calloc(1, sizeof(*info));
+	od = calloc(1, sizeof(*od));
+	if (!info || !od) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if ((r = args_string(rq, args, "path", true, &path)))
+		goto fail;
+	r = args_string(rq, args, "name", false, &req_name);
+	if (r && r != -ENOENT)
+		goto fail;
+	if (req_name && (r = validate_dm_name(rq, req_name)))
+		goto fail;
+	if ((r = disk_check_path(rq, path, &is_file)) ||
+	    (r = disk_read_header(rq, path, info)))
+		goto fail;
+	if (disk_find_open_uuid(info->uuid, od) == 0) {
+		request_error(rq, "device busy: disk %s is already open as /dev/mapper/%s",
+			      path, od->name);
+		r = -EBUSY;
+		goto fail;
+	}
+	if (is_file && loopdev_find(path, tmp, sizeof(tmp)) == 0) {
+		request_error(rq, "device busy: %s is attached to %s", path, tmp);
+		r = -EBUSY;
+		goto fail;
+	}
+	unit = info->sector_size / 512;
+	sectors = info->device_size / 512;
+	if (sectors <= info->data_offset + unit) {
+		request_error(rq, "device too small: %s has no room for data after its %llu-sector header",
+			      path, (unsigned long long)info->data_offset);
+		r = -ENOSPC;
+		goto fail;
+	}
+	sectors = (sectors - info->data_offset) / unit * unit;
+
+	/* The DEK: may talk to the KMS, so no lock is held. */
+	r = disk_get_dek(d, rq, path, info, &dek);
+	if (r)
+		goto fail;
+
+	pthread_mutex_lock(&disk_mutex);
+	if (req_name) {
+		snprintf(name, sizeof(name), "%s", req_name);
+	} else if (default_name(info->tok.vm_name, name, sizeof(name))) {
+		request_error(rq, "no free device name for VM %s", info->tok.vm_name);
+		r = -ENFILE;
+		goto unlock;
+	}
+	if ((r = keyring_desc(info->uuid, desc, sizeof(desc))) ||
+	    (r = dmt_make_uuid(info->uuid, name, dmuuid, sizeof(dmuuid)))) {
+		request_error(rq, "device name '%s' is too long", name);
+		goto unlock;
+	}
+	if (is_file) {
+		r = loopdev_attach(path, loopdev, sizeof(loopdev), &loopfd);
+		if (r) {
+			request_error(rq, "cannot attach %s to a loop device: %s", path,
+				      strerror(-r));
+			goto unlock;
+		}
+	}
+	memset(&t, 0, sizeof(t));
+	t.len = sectors;
+	t.key_desc = desc;
+	t.key_size = (unsigned int)dek.len;
+	t.iv_offset = 0;
+	t.dev = is_file ? loopdev : path;
+	t.offset = info->data_offset;
+	t.sector_size = info->sector_size;
+	/* LUKS2 counts IVs in 512-byte units at any sector size (as cryptsetup). */
+	t.iv_large_sectors = false;
+	r = keyring_add_logon(desc, &dek, &serial);
+	if (r) {
+		request_error(rq, "cannot add the key to the kernel keyring: %s", strerror(-r));
+		goto unlock;
+	}
+	r = dmt_create(name, dmuuid, &t);
+	(void)keyring_remove(serial);
+	if (r == -EEXIST || r == -EBUSY)
+		request_error(rq, r == -EEXIST ? "device busy: /dev/mapper/%s already exists" :
+			      "device busy: %s is in use", r == -EEXIST ? name : path);
+	else if (r)
+		request_error(rq, "the kernel refused the vmcrypt table for %s: %s (is dm-vmcrypt loaded? see the kernel log)",
+			      path, strerror(-r));
+unlock:
+	/* Autoclear: once dm holds the loop device, our close is harmless. */
+	if (loopfd >= 0)
+		close(loopfd);
+	pthread_mutex_unlock(&disk_mutex);
+	secbuf_free(&dek);
+	if (r)
+		goto fail;
+
+	snprintf(mapper, sizeof(mapper), "/dev/mapper/%s", name);
+	json_object_object_add(result, "name", json_object_new_string(name));
+	json_object_object_add(result, "device", json_object_new_string(mapper));
+	json_object_object_add(result, "path", json_object_new_string(path));
+	if (is_file)
+		json_object_object_add(result, "loop_device", json_object_new_string(loopdev));
+	json_object_object_add(result, "vm_name", json_object_new_string(info->tok.vm_name));
+	json_object_object_add(result, "vm_uuid", json_object_new_string(info->tok.vm_uuid));
+	json_object_object_add(result, "provider", json_object_new_string(info->tok.provider));
+	json_object_object_add(result, "kek_id", json_object_new_string(info->tok.kek_id));
+	json_object_object_add(result, "size_bytes", json_object_new_int64((int64_t)(sectors * 512)));
+	disk_event(d, rq, "disk.opened", path, &info->tok, 0, mapper);
+	goto out;
+fail:
+	disk_event(d, rq, "disk.open", path, info ? &info->tok : NULL, r, NULL);
+out:
+	free(info);
+	free(od);
+	return r;
+}
+
+int op_disk_close(struct daemon *d, struct request *rq,
+		  struct json_object *args, struct json_object *result)
+{
+	struct open_disk *od = calloc(1, sizeof(*od));
+	struct luks_info *info = calloc(1, sizeof(*info));
+	const char *name = NULL;
+	int r;
+
+	if (!od || !info) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = args_string(rq, args, "name", true, &name)))
+		goto out;
+	pthread_mutex_lock(&disk_mutex);
+	r = disk_find_open_name(name, od);
+	if (r) {
+		request_error(rq, "no open vmcrypt disk named '%s'", name);
+		r = -ENODEV;
+		goto unlock;
+	}
+	(void)luks_read(od->path, info);
+	if (od->dm.suspended) {
+		request_error(rq, "disk %s is %s; unlock it before closing", name,
+			      od->locked ? "locked" : "suspended");
+		r = -EBUSY;
+		goto unlock;
+	}
+	r = dmt_remove(name);
+	if (r == -EBUSY)
+		request_error(rq, "device busy: /dev/mapper/%s is in use (open count %d)",
+			      name, od->dm.open_count);
+	else if (r)
+		request_error(rq, "cannot remove /dev/mapper/%s: %s", name, strerror(-r));
+unlock:
+	pthread_mutex_unlock(&disk_mutex);
+	if (!r) {
+		json_object_object_add(result, "name", json_object_new_string(name));
+		json_object_object_add(result, "path", json_object_new_string(od->path));
+	}
+	disk_event(d, rq, r ? "disk.close" : "disk.closed", od->path[0] ? od->path : name,
+		   info->tok.vm_uuid[0] ? &info->tok : NULL, r, name);
+out:
+	free(od);
+	free(info);
+	return r;
+}

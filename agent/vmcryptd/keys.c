@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * keys.c - KEK lookup (memory cache, provider, persisted cache), the VM ->
+ * KEK map (STATE_DIR/vms.json) and creation of a VM's KEK. See keys.h.
+ *
+ * Locking: ks->lock guards the cache and the map and is never held across
+ * provider calls. Creation of a VM's KEK is serialised per VM UUID (an
+ * in-flight list), so two disks of one new VM formatted at once share one
+ * KEK while other VMs proceed in parallel.
+ */
+#include "vmcryptd/keys.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "lib/log.h"
+#include "vmcryptd/provider.h"
+
+struct kek_entry {
+	struct kek_entry *next;
+	char *provider;
+	char *kek_id;
+	struct secbuf kek;
+};
+
+struct vm_entry {
+	struct vm_entry *next;
+	char uuid[37];
+	char *name;
+	char *provider;
+	char *kek_id;
+	char created[40];
+};
+
+struct inflight {
+	struct inflight *next;
+	char uuid[37];
+};
+
+struct keystore {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct kek_entry *cache;
+	struct vm_entry *vms;
+	struct inflight *busy;
+	char *map_path;
+};
+
+static void kek_entry_free(struct kek_entry *e)
+{
+	secbuf_free(&e->kek);
+	free(e->provider);
+	free(e->kek_id);
+	free(e);
+}
+
+static void vm_entry_free(struct vm_entry *v)
+{
+	free(v->name);
+	free(v->provider);
+	free(v->kek_id);
+	free(v);
+}
+
+/* Caller holds ks->lock. */
+static struct kek_entry *cache_find(struct keystore *ks, const char *prov,
+				    const char *id)
+{
+	struct kek_entry *e;
+
+	for (e = ks->cache; e; e = e->next)
+		if (!strcmp(e->provider, prov) && !strcmp(e->kek_id, id))
+			return e;
+	return NULL;
+}
+
+static int cache_put(struct keystore *ks, const char *prov, const char *id,
+		     const struct secbuf *kek)
+{
+	struct kek_entry *e = calloc(1, sizeof(*e));
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	e->provider = strdup(prov);
+	e->kek_id = strdup(id);
+	r = secbuf_dup(&e->kek, kek->data, kek->len);
+	if (!e->provider || !e->kek_id || r < 0) {
+		kek_entry_free(e);
+		return r < 0 ? r : -ENOMEM;
+	}
+	pthread_mutex_lock(&ks->lock);
+	if (cache_find(ks, prov, id)) {
+		pthread_mutex_unlock(&ks->lock);
+		kek_entry_free(e);
+		return 0;
+	}
+	e->next = ks->cache;
+	ks->cache = e;
+	pthread_mutex_unlock(&ks->lock);
+	return 0;
+}
+
+static int cache_get(struct keystore *ks, const char *prov, const char *id,
+		     struct secbuf *out)
+{
+	struct kek_entry *e;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&ks->lock);
+	e = cache_find(ks, prov, id);
+	if (e)
+		r = secbuf_dup(out, e->kek.data, e->kek.len);
+	pthread_mutex_unlock(&ks->lock);
+	return r;
+}
+
+/* Feed a KEK to the persisted cache, if on; failure is an event only. */
+static void persist_store(struct daemon *d, struct request *rq,
+			  const char *prov, const char *id,
+			  const struct secbuf *kek)
+{
+	struct persist_hook *h = daemon_get_persist(d);
+	char err[256];
+	int r;
+
+	if (!h || !h->store)
+		return;
+	r = h->store(d, prov, id, kek);
+	if (r < 0) {
+		snprintf(err, sizeof(err), "cannot add the key to the persisted cache: %s",
+			 strerror(-r));
+		request_event(d, rq, (struct event){ .event = "persist.store_failed",
+			      .provider = prov, .key_id = id, .result = "error",
+			      .error = err });
+	}
+}
+
+static void now_rfc3339(char *buf, size_t len)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	eventlog_timestamp(&ts, buf, len);
+}
+
+/* Serialise the map (caller holds ks->lock) and write it. */
+static int map_save(struct keystore *ks)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+	struct vm_entry *v;
+	const char *s;
+	size_t len;
+	int r;
+
+	if (!root || !arr) {
+		json_object_put(root);
+		json_object_put(arr);
+		return -ENOMEM;
+	}
+	json_object_object_add(root, "version", json_object_new_int(1));
+	for (v = ks->vms; v; v = v->next) {
+		struct json_object *e = json_object_new_object();
+
+		if (!e)
+			break;
+		json_object_object_add(e, "vm_uuid", json_object_new_string(v->uuid));
+		json_object_object_add(e, "vm_name", json_object_new_string(v->name));
+		json_object_object_add(e, "provider", json_object_new_string(v->provider));
+		json_object_object_add(e, "kek_id", json_object_new_string(v->kek_id));
+		json_object_object_add(e, "created", json_object_new_string(v->created));
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(root, "vms", arr);
+	s = json_object_to_json_string_length(root, JSON_C_TO_STRING_PRETTY |
+					      JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	r = s ? daemon_write_file(ks->map_path, s, len, 0600) : -ENOMEM;
+	json_object_put(root);
+	return r;
+}
+
+static const char *jstr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int keys_init(struct daemon *d)
+{
+	struct keystore *ks = calloc(1, sizeof(*ks));
+	struct json_object *root = NULL, *arr;
+	size_t i, n;
+	int r = 0;
+
+	if (!ks)
+		return -ENOMEM;
+	pthread_mutex_init(&ks->lock, NULL);
+	pthread_cond_init(&ks->cond, NULL);
+	d->keys = ks;
+	ks->map_path = daemon_state_path(d, "vms.json");
+	if (!ks->map_path)
+		return -ENOMEM;
+	if (access(ks->map_path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	root = json_object_from_file(ks->map_path);
+	if (!root || !json_object_object_get_ex(root, "vms", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		log_err("%s: not a valid VM map", ks->map_path);
+		json_object_put(root);
+		return -EINVAL;
+	}
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+		const char *u = jstr(e, "vm_uuid"), *nm = jstr(e, "vm_name");
+		const char *p = jstr(e, "provider"), *k = jstr(e, "kek_id");
+		const char *c = jstr(e, "created");
+		struct vm_entry *v;
+
+		if (!u || strlen(u) != 36 || !nm || !p || !k) {
+			log_err("%s: entry %zu is malformed", ks->map_path, i);
+			r = -EINVAL;
+			break;
+		}
+		v = calloc(1, sizeof(*v));
+		if (!v) {
+			r = -ENOMEM;
+			break;
+		}
+		memcpy(v->uuid, u, 37);
+		v->name = strdup(nm);
+		v->provider = strdup(p);
+		v->kek_id = strdup(k);
+		snprintf(v->created, sizeof(v->created), "%s", c ? c : "");
+		if (!v->name || !v->provider || !v->kek_id) {
+			vm_entry_free(v);
+			r = -ENOMEM;
+			break;
+		}
+		v->next = ks->vms;
+		ks->vms = v;
+	}
+	json_object_put(root);
+	return r;
+}
+
+void keys_free(struct daemon *d)
+{
+	struct keystore *ks = d->keys;
+
+	if (!ks)
+		return;
+	while (ks->cache) {
+		struct kek_entry *e = ks->cache;
+
+		ks->cache = e->next;
+		kek_entry_free(e);
+	}
+	while (ks->vms) {
+		struct vm_entry *v = ks->vms;
+
+		ks->vms = v->next;
+		vm_entry_free(v);
+	}
+	free(ks->map_path);
+	pthread_mutex_destroy(&ks->lock);
+	pthread_cond_destroy(&ks->cond);
+	free(ks);
+	d->keys = NULL;
+}
+
+void keys_forget_provider(struct daemon *d, const char *provider)
+{
+	struct keystore *ks = d->keys;
+	struct kek_entry **pp = &ks->cache;
+
+	pthread_mutex_lock(&ks->lock);
+	while (*pp) {
+		struct kek_entry *e = *pp;
+
+		if (!strcmp(e->provider, provider)) {
+			*pp = e->next;
+			kek_entry_free(e);
+		} else {
+			pp = &e->next;
+		}
+	}
+	pthread_mutex_unlock(&ks->lock);
+}
+
+int keys_get_kek(struct daemon *d, struct request *rq, const char *provider,
+		 const char *kek_id, struct secbuf *out)
+{
+	struct keystore *ks = d->keys;
+	struct persist_hook *h;
+	struct provider *p;
+	char perr[sizeof(rq->error)];
+	int r, pr;
+
+	out->data = NULL;
+	out->len = 0;
+	r = provider_get(d, rq, provider, &p);
+	if (r < 0)
+		return r;
+	if (cache_get(ks, p->name, kek_id, out) == 0)
+		goto done;
+
+	r = p->ops->get_kek(p, d, rq, kek_id, out);
+	if (r == 0) {
+		request_event(d, rq, (struct event){ .event = "key.fetched",
+			      .provider = p->name, .key_id = kek_id, .result = "ok" });
+		(void)cache_put(ks, p->name, kek_id, out);
+		persist_store(d, rq, p->name, kek_id, out);
+		goto done;
+	}
+	if (!rq->error[0])
+		request_error(rq, "cannot get key %s from provider %s: %s",
+			      kek_id, p->name, strerror(-r));
+	if (r == -ENOENT) {
+		request_event(d, rq, (struct event){ .event = "key.missing",
+			      .provider = p->name, .key_id = kek_id,
+			      .result = "error", .error = rq->error });
+		goto done;
+	}
+	/* The provider cannot deliver: the persisted cache may. */
+	h = daemon_get_persist(d);
+	if (h && h->lookup) {
+		pr = h->lookup(d, p->name, kek_id, out);
+		if (pr == 0) {
+			snprintf(perr, sizeof(perr), "%s", rq->error);
+			request_event(d, rq, (struct event){ .event = "key.persisted_used",
+				      .provider = p->name, .key_id = kek_id,
+				      .result = "ok", .detail = perr });
+			rq->error[0] = '\0';
+			(void)cache_put(ks, p->name, kek_id, out);
+			r = 0;
+			goto done;
+		}
+	}
+	request_event(d, rq, (struct event){ .event = "key.unavailable",
+		      .provider = p->name, .key_id = kek_id, .result = "error",
+		      .error = rq->error });
+done:
+	provider_put(p);
+	return r;
+}
+
+/* Caller holds ks->lock. */
+static struct vm_entry *vm_find(struct keystore *ks, const char *uuid)
+{
+	struct vm_entry *v;
+
+	for (v = ks->vms; v; v = v->next)
+		if (!strcmp(v->uuid, uuid))
+			return v;
+	return NULL;
+}
+
+static void busy_enter(struct keystore *ks, const char *uuid)
+{
+	struct inflight *f;
+	bool again;
+
+	pthread_mutex_lock(&ks->lock);
+	do {
+		again = false;
+		for (f = ks->busy; f; f = f->next) {
+			if (!strcmp(f->uuid, uuid)) {
+				pthread_cond_wait(&ks->cond, &ks->lock);
+				again = true;
+				break;
+			}
+		}
+	} while (again);
+	f = calloc(1, sizeof(*f));
+	if (f) {	/* without memory we only lose the serialisation */
+		memcpy(f->uuid, uuid, 37);
+		f->next = ks->busy;
+		ks->busy = f;
+	}
+	pthread_mutex_unlock(&ks->lock);
+}
+
+static void busy_leave(struct keystore *ks, const char *uuid)
+{
+	struct inflight **pp;
+
+	pthread_mutex_lock(&ks->lock);
+	for (pp = &ks->busy; *pp; pp = &(*pp)->next) {
+		if (!strcmp((*pp)->uuid, uuid)) {
+			struct inflight *f = *pp;
+
+			*pp = f->next;
+			free(f);
+			break;
+		}
+	}
+	pthread_cond_broadcast(&ks->cond);
+	pthread_mutex_unlock(&ks->lock);
+}
+
+/* Create a KEK for the VM under @provider and make it current. */
+static int create_and_bind(struct daemon *d, struct request *rq,
+			   const char *provider, const char *vm_name,
+			   const char *uuid, char **kek_id, char **prov_out,
+			   struct secbuf *out)
+{
+	struct keystore *ks = d->keys;
+	struct vm_binding vm = { vm_name, uuid };
+	struct vm_entry *v, *nv;
+	struct provider *p;
+	char *id = NULL;
+	int r;
+
+	r = provider_get(d, rq, provider, &p);
+	if (r < 0)
+		return r;
+	r = p->ops->create_kek(p, d, rq, &vm, &id, out);
+	if (r < 0) {
+		if (!rq->error[0])
+			request_error(rq, "cannot create a key on provider %s: %s",
+				      p->name, strerror(-r));
+		request_event(d, rq, (struct event){ .event = "key.create_failed",
+			      .provider = p->name, .vm_name = vm_name,
+			      .vm_uuid = uuid, .result = "error", .error = rq->error });
+		provider_put(p);
+		return r;
+	}
+	request_event(d, rq, (struct event){ .event = "key.created",
+		      .provider = p->name, .key_id = id, .vm_name = vm_name,
+		      .vm_uuid = uuid, .result = "ok" });
+	(void)cache_put(ks, p->name, id, out);
+	persist_store(d, rq, p->name, id, out);
+
+	nv = calloc(1, sizeof(*nv));
+	if (nv) {
+		memcpy(nv->uuid, uuid, 37);
+		nv->name = strdup(vm_name);
+		nv->provider = strdup(p->name);
+		nv->kek_id = strdup(id);
+		now_rfc3339(nv->created, sizeof(nv->created));
+	}
+	if (!nv || !nv->name || !nv->provider || !nv->kek_id) {
+		r = -ENOMEM;
+		if (nv)
+			vm_entry_free(nv);
+		goto fail;
+	}
+	pthread_mutex_lock(&ks->lock);
+	v = vm_find(ks, uuid);
+	if (v) {
+		/* Swap contents so that a failed save can restore the old. */
+		struct vm_entry old = *v;
+
+		v->name = nv->name;
+		v->provider = nv->provider;
+		v->kek_id = nv->kek_id;
+		memcpy(v->created, nv->created, sizeof(v->created));
+		r = map_save(ks);
+		if (r < 0) {
+			v->name = old.name;
+			v->provider = old.provider;
+			v->kek_id = old.kek_id;
+			memcpy(v->created, old.created, sizeof(v->created));
+			old.name = nv->name;
+			old.provider = nv->provider;
+			old.kek_id = nv->kek_id;
+		}
+		free(old.name);
+		free(old.provider);
+		free(old.kek_id);
+		free(nv);
+	} else {
+		nv->next = ks->vms;
+		ks->vms = nv;
+		r = map_save(ks);
+		if (r < 0) {
+			ks->vms = nv->next;
+			vm_entry_free(nv);
+		}
+	}
+	pthread_mutex_unlock(&ks->lock);
+	if (r < 0)
+		goto fail;
+	if (prov_out) {
+		*prov_out = strdup(p->name);
+		if (!*prov_out) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	*kek_id = id;
+	provider_put(p);
+	return 0;
+fail:
+	request_error(rq, "key %s was created on provider %s but could not be recorded for VM %s: %s",
+		      id, p->name, uuid, strerror(-r));
+	free(id);
+	secbuf_free(out);
+	provider_put(p);
+	return r;
+}
+
+static void lower_uuid(char dst[37], const char *src)
+{
+	int i;
+
+	for (i = 0; i < 36; i++)
+		dst[i] = (char)tolower((unsigned char)src[i]);
+	dst[36] = '\0';
+}
+
+static int check_vm_args(struct request *rq, const char *vm_name,
+			 const char *vm_uuid)
+{
+	int r = validate_vm_name(rq, vm_name);
+
+	return r < 0 ? r : validate_uuid(rq, vm_uuid);
+}
+
+int keys_kek_for_vm(struct daemon *d, struct request *rq, const char *provider,
+		    const char *vm_name, const char *vm_uuid, char **kek_id,
+		    char **provider_out, struct secbuf *out)
+{
+	struct keystore *ks = d->keys;
+	struct provider *cur_p = NULL;
+	char uuid[37], *prov = NULL, *id = NULL;
+	struct vm_entry *v;
+	int r;
+
+	*kek_id = NULL;
+	if (provider_out)
+		*provider_out = NULL;
+	r = check_vm_args(rq, vm_name, vm_uuid);
+	if (r < 0)
+		return r;
+	lower_uuid(uuid, vm_uuid);
+	busy_enter(ks, uuid);
+
+	pthread_mutex_lock(&ks->lock);
+	v = vm_find(ks, uuid);
+	if (v) {
+		prov = strdup(v->provider);
+		id = strdup(v->kek_id);
+	}
+	pthread_mutex_unlock(&ks->lock);
+	if (v && (!prov || !id)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* The VM's KEK is usable if its provider still exists and matches. */
+	if (prov && provider_get(d, NULL, prov, &cur_p) == 0 &&
+	    (!provider || !*provider || !strcmp(provider, prov))) {
+		provider_put(cur_p);
+		r = keys_get_kek(d, rq, prov, id, out);
+		if (r < 0)
+			goto out;
+		*kek_id = id;
+		id = NULL;
+		if (provider_out) {
+			*provider_out = prov;
+			prov = NULL;
+		}
+		goto out;
+	}
+	if (cur_p)
+		provider_put(cur_p);
+	r = create_and_bind(d, rq, provider, vm_name, uuid, kek_id,
+			    provider_out, out);
+out:
+	busy_leave(ks, uuid);
+	free(prov);
+	free(id);
+	return r;
+}
+
+int keys_new_kek_for_vm(struct daemon *d, struct request *rq,
+			const char *provider, const char *vm_name,
+			const char *vm_uuid, char **kek_id,
+			char **provider_out, struct secbuf *out)
+{
+	char uuid[37];
+	int r;
+
+	*kek_id = NULL;
+	if (provider_out)
+		*provider_out = NULL;
+	r = check_vm_args(rq, vm_name, vm_uuid);
+	if (r < 0)
+		return r;
+	lower_uuid(uuid, vm_uuid);
+	busy_enter(d->keys, uuid);
+	r = create_and_bind(d, rq, provider, vm_name, uuid, kek_id,
+			    provider_out, out);
+	busy_leave(d->keys, uuid);
+	return r;
+}
+
+int keys_vm_map(struct daemon *d, struct json_object **out)
+{
+	struct keystore *ks = d->keys;
+	struct json_object *root = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+	struct vm_entry *v;
+
+	if (!root || !arr) {
+		json_object_put(root);
+		json_object_put(arr);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&ks->lock);
+	for (v = ks->vms; v; v = v->next) {
+		struct json_object *e = json_object_new_object();
+
+		if (!e)
+			continue;
+		json_object_object_add(e, "vm_uuid", json_object_new_string(v->uuid));
+		json_object_object_add(e, "vm_name", json_object_new_string(v->name));
+		json_object_object_add(e, "provider", json_object_new_string(v->provider));
+		json_object_object_add(e, "kek_id", json_object_new_string(v->kek_id));
+		json_object_object_add(e, "created", json_object_new_string(v->created));
+		json_object_array_add(arr, e);
+	}
+	pthread_mutex_unlock(&ks->lock);
+	json_object_object_add(root, "vms", arr);
+	*out = root;
+	return 0;
+}

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - vmcryptd: options, configuration, state directory, start-up of
+ * the event log, providers, keys and modules, then the main loop (accept
+ * clients; SIGHUP reloads the config; SIGTERM/SIGINT shut down cleanly).
+ *
+ * vmcryptd never forks into the background: it is meant to run under
+ * systemd as Type=notify (READY=1 is sent over $NOTIFY_SOCKET when the
+ * socket accepts). Without --foreground it logs to syslog, with it to
+ * stderr. Shutdown closes the socket, waits for requests in flight, wipes
+ * every key in memory and leaves open disks alone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/secmem.h"
+#include "vmcryptd/keys.h"
+#include "vmcryptd/provider.h"
+#include "vmcryptd/server.h"
+
+#define VMCRYPTD_VERSION "0.1"
+
+/* sd_notify(3) by hand: one datagram to $NOTIFY_SOCKET, if set. */
+static void notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t salen;
+	size_t n;
+	int fd;
+
+	if (!path || !*path)
+		return;
+	n = strlen(path);
+	if ((path[0] != '/' && path[0] != '@') || n >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';	/* abstract namespace */
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+		   (struct sockaddr *)&sa, salen) < 0)
+		log_warn("sd_notify to %s failed: %s", path, strerror(errno));
+	close(fd);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vmcryptd [--config FILE] [--state-dir DIR] [--socket PATH] [--foreground]\n\n"
+		"The vmcrypt daemon: holds KMS credentials and keys, serves vmcryptctl.\n\n"
+		"  -c, --config FILE    configuration file (default %s;\n"
+		"                       a missing default file means built-in defaults)\n"
+		"  -s, --state-dir DIR  state directory (default %s)\n"
+		"  -S, --socket PATH    control socket (default %s)\n"
+		"  -f, --foreground     log to stderr instead of syslog\n"
+		"  -V, --version        print the version\n"
+		"  -h, --help           show this help\n",
+		CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_STATE_DIR, CONFIG_DEFAULT_SOCKET);
+}
+
+static int make_state_dir(const char *dir)
+{
+	char *dup = strdup(dir), *p;
+	struct stat st;
+
+	if (!dup)
+		return -ENOMEM;
+	/* Missing parents are created 0755, the state dir itself 0700. */
+	for (p = dup + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dup, 0755) < 0 && errno != EEXIST) {
+			int e = -errno;
+
+			free(dup);
+			return e;
+		}
+		*p = '/';
+	}
+	free(dup);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (st.st_uid != geteuid())
+		return -EPERM;
+	if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Reload the config file; on error keep the old one. */
+static void reload(struct daemon *d)
+{
+	struct config nc;
+	char err[512];
+	int r;
+
+	notify("RELOADING=1");
+	r = config_init(&nc);
+	if (r == 0 && d->config_path)
+		r = config_load(&nc, d->config_path, d->config_optional, err, sizeof(err));
+	if (r < 0) {
+		log_err("reload failed, keeping the old configuration: %s",
+			r == -ENOMEM ? "out of memory" : err);
+		config_free(&nc);
+		notify("READY=1");
+		return;
+	}
+	if (strcmp(nc.state_dir, d->cfg.state_dir) ||
+	    strcmp(nc.socket_path, d->cfg.socket_path))
+		log_warn("state_dir and socket changes take effect at the next start");
+	pthread_rwlock_wrlock(&d->cfg_lock);
+	config_free(&d->cfg);
+	d->cfg = nc;
+	log_set_level(d->cfg.log_level);
+	pthread_rwlock_unlock(&d->cfg_lock);
+	log_info("configuration reloaded");
+	daemon_event(d, (struct event){ .event = "daemon.reloaded", .result = "ok" });
+	notify("READY=1");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *opt_config = NULL, *opt_state = NULL, *opt_socket = NULL;
+	static struct daemon dd;
+	struct daemon *d = &dd;
+	char err[512], *evpath = NULL;
+	int c, r, lock_fd = -1, listen_fd = -1, sfd = -1, ret = 1;
+	size_t mods_done = 0, i;
+	sigset_t mask;
+
+	while ((c = getopt_long(argc, argv, "c:s:S:fVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': opt_config = optarg; break;
+		case 's': opt_state = optarg; break;
+		case 'S': opt_socket = optarg; break;
+		case 'f': d->foreground = true; break;
+		case 'V': printf("vmcryptd %s\n", VMCRYPTD_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vmcryptd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_init("vmcryptd", !d->foreground);
+
+	r = secmem_harden_process();
+	if (r < 0) {
+		log_err("cannot harden the process: %s", strerror(-r));
+		return 1;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_rwlock_init(&d->cfg_lock, NULL);
+	if (config_init(&d->cfg) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
+	d->config_path = strdup(opt_config ? opt_config : CONFIG_DEFAULT_PATH);
+	d->config_optional = !opt_config;
+	if (!d->config_path) {
+		log_err("out of memory");
+		goto out;
+	}
+	r = config_load(&d->cfg, d->config_path, d->config_optional, err, sizeof(err));
+	if (r < 0) {
+		log_err("bad configuration: %s", err);
+		if (!d->foreground)	/* syslog alone would hide it from the caller */
+			fprintf(stderr, "vmcryptd: bad configuration: %s\n", err);
+		goto out;
+	}
+	log_set_level(d->cfg.log_level);
+	if (opt_state)
+		d->state_dir = realpath(opt_state, NULL) ? : strdup(opt_state);
+	else
+		d->state_dir = strdup(d->cfg.state_dir);
+	d->socket_path = strdup(opt_socket ? opt_socket : d->cfg.socket_path);
+	if (!d->state_dir || !d->socket_path) {
+		log_err("out of memory");
+		goto out;
+	}
+	r = make_state_dir(d->state_dir);
+	if (r < 0) {
+		log_err("state directory %s: %s", d->state_dir, strerror(-r));
+		goto out;
+	}
+	if (d->state_dir[0] != '/') {
+		char *abs = realpath(d->state_dir, NULL);
+
+		if (!abs) {
+			log_err("state directory %s: %s", d->state_dir, strerror(errno));
+			goto out;
+		}
+		free(d->state_dir);
+		d->state_dir = abs;
+	}
+
+	/* Signals are handled synchronously by the main loop. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_err("signalfd: %s", strerror(errno));
+		goto out;
+	}
+
+	server_init();
+	r = server_listen(d, &lock_fd, &listen_fd);
+	if (r < 0)
+		goto out;
+
+	evpath = daemon_state_path(d, "events.jsonl");
+	r = evpath ? eventlog_open(evpath, &d->events) : -ENOMEM;
+	if (r < 0) {
+		log_err("cannot open the event log %s: %s", evpath ? evpath : "",
+			strerror(-r));
+		goto out;
+	}
+	r = provider_registry_load(d);
+	if (r < 0)
+		goto out;
+	r = keys_init(d);
+	if (r < 0)
+		goto out;
+	for (mods_done = 0; mods_done < daemon_n_modules; mods_done++) {
+		const struct daemon_module *m = &daemon_modules[mods_done];
+
+		if (!m->init)
+			continue;
+		r = m->init(d);
+		if (r < 0) {
+			log_err("module %s failed to start: %s", m->name, strerror(-r));
+			goto out;
+		}
+	}
+
+	daemon_event(d, (struct event){ .event = "daemon.started", .result = "ok",
+		     .detail = d->socket_path });
+	log_info("vmcryptd %s ready on %s (state %s)", VMCRYPTD_VERSION,
+		 d->socket_path, d->state_dir);
+	notify("READY=1");
+
+	while (!d->stopping) {
+		struct pollfd pfd[2] = {
+			{ .fd = listen_fd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					reload(d);
+				} else {
+					log_info("signal %u: shutting down", si.ssi_signo);
+					d->stopping = 1;
+				}
+			}
+		}
+		if (!d->stopping && (pfd[0].revents & POLLIN)) {
+			r = server_accept(d, listen_fd);
+			if (r < 0) {
+				log_err("accept: %s", strerror(-r));
+				break;
+			}
+		}
+	}
+	ret = 0;
+	notify("STOPPING=1");
+out:
+	d->stopping = 1;
+	if (listen_fd >= 0) {
+		close(listen_fd);
+		unlink(d->socket_path);
+	}
+	server_shutdown();
+	if (ret == 0)
+		daemon_event(d, (struct event){ .event = "daemon.stopped", .result = "ok" });
+	for (i = mods_done; i > 0; i--)
+		if (daemon_modules[i - 1].fini)
+			daemon_modules[i - 1].fini(d);
+	keys_free(d);
+	provider_registry_free(d);
+	eventlog_close(d->events);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	if (sfd >= 0)
+		close(sfd);
+	free(evpath);
+	free(d->state_dir);
+	free(d->socket_path);
+	free(d->config_path);
+	config_free(&d->cfg);
+	return ret;
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * request.c - helpers every op handler uses: error text, events, argument
+ * parsing and validation, config snapshots, atomic state-file writes.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "lib/log.h"
+#include "vmcryptd/daemon.h"
+
+void request_error(struct request *rq, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!rq || rq->error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(rq->error, sizeof(rq->error), fmt, ap);
+	va_end(ap);
+}
+
+int request_event(struct daemon *d, const struct request *rq, struct event ev)
+{
+	int r;
+
+	if (rq) {
+		ev.uid = rq->uid;
+		ev.user = rq->user;
+		if (!ev.op)
+			ev.op = rq->op;
+	} else {
+		ev.uid = (uid_t)-1;
+		ev.user = "vmcryptd";
+	}
+	if (!ev.result)
+		ev.result = "info";
+	r = eventlog_append(d->events, &ev);
+	if (r < 0)
+		log_err("cannot write event '%s' to the event log: %s",
+			ev.event ? ev.event : "?", strerror(-r));
+	return r;
+}
+
+void daemon_set_persist(struct daemon *d, struct persist_hook *hook)
+{
+	pthread_mutex_lock(&d->lock);
+	d->persist = hook;
+	pthread_mutex_unlock(&d->lock);
+}
+
+struct persist_hook *daemon_get_persist(struct daemon *d)
+{
+	struct persist_hook *h;
+
+	pthread_mutex_lock(&d->lock);
+	h = d->persist;
+	pthread_mutex_unlock(&d->lock);
+	return h;
+}
+
+int daemon_config_int(struct daemon *d, size_t offset)
+{
+	int v;
+
+	pthread_rwlock_rdlock(&d->cfg_lock);
+	v = *(int *)((char *)&d->cfg + offset);
+	pthread_rwlock_unlock(&d->cfg_lock);
+	return v;
+}
+
+char *daemon_config_tcti(struct daemon *d)
+{
+	char *s;
+
+	pthread_rwlock_rdlock(&d->cfg_lock);
+	s = strdup(d->cfg.tpm_tcti);
+	pthread_rwlock_unlock(&d->cfg_lock);
+	return s;
+}
+
+int args_string(struct request *rq, struct json_object *args,
+		const char *key, bool required, const char **out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(args, key, &v) ||
+	    json_object_is_type(v, json_type_null)) {
+		if (!required)
+			return -ENOENT;
+		request_error(rq, "missing argument '%s'", key);
+		return -EINVAL;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		request_error(rq, "argument '%s' must be a string", key);
+		return -EINVAL;
+	}
+	if ((size_t)json_object_get_string_len(v) != strlen(json_object_get_string(v))) {
+		request_error(rq, "argument '%s' contains a NUL byte", key);
+		return -EINVAL;
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+int args_int(struct request *rq, struct json_object *args, const char *key,
+	     bool required, long long min, long long max, long long *out)
+{
+	struct json_object *v;
+	long long n;
+
+	if (!json_object_object_get_ex(args, key, &v) ||
+	    json_object_is_type(v, json_type_null)) {
+		if (!required)
+			return -ENOENT;
+		request_error(rq, "missing argument '%s'", key);
+		return -EINVAL;
+	}
+	if (!json_object_is_type(v, json_type_int)) {
+		request_error(rq, "argument '%s' must be an integer", key);
+		return -EINVAL;
+	}
+	n = json_object_get_int64(v);
+	if (n < min || n > max) {
+		request_error(rq, "argument '%s' must be between %lld and %lld",
+			      key, min, max);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+int args_bool(struct request *rq, struct json_object *args, const char *key,
+	      bool *out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(args, key, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return -ENOENT;
+	if (!json_object_is_type(v, json_type_boolean)) {
+		request_error(rq, "argument '%s' must be true or false", key);
+		return -EINVAL;
+	}
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int name_ok(const char *s, bool spaces)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-' || s[0] == ' ' ||
+	    s[n - 1] == ' ')
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!(isalnum(c) || c == '.' || c == '_' || c == '-' ||
+		      (spaces && c == ' ')))
+			return 0;
+	}
+	return 1;
+}
+
+int validate_name(struct request *rq, const char *what, const char *s)
+{
+	if (name_ok(s, false))
+		return 0;
+	request_error(rq, "invalid %s '%s': use 1-64 characters of letters, digits, '.', '_' and '-', not starting with '.' or '-'",
+		      what, s);
+	return -EINVAL;
+}
+
+int validate_vm_name(struct request *rq, const char *s)
+{
+	if (name_ok(s, true))
+		return 0;
+	request_error(rq, "invalid VM name '%s': use 1-64 characters of letters, digits, spaces, '.', '_' and '-', not starting with '.', '-' or a space",
+		      s);
+	return -EINVAL;
+}
+
+int validate_uuid(struct request *rq, const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		goto bad;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				goto bad;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	request_error(rq, "invalid VM UUID '%s': expected 8-4-4-4-12 hexadecimal digits, e.g. 564d2f1e-0d3c-4b5a-9e8f-1a2b3c4d5e6f",
+		      s);
+	return -EINVAL;
+}
+
+char *daemon_state_path(struct daemon *d, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", d->state_dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+int daemon_write_file(const char *path, const void *buf, size_t len,
+		      mode_t mode)
+{
+	char *tmp = NULL, *dcopy = NULL;
+	const char *p = buf;
+	int fd = -1, dfd = -1, r = 0;
+
+	if (asprintf(&tmp, "%s.tmp.%d", path, (int)gettid()) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  mode);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (fchmod(fd, mode) < 0) {
+		r = -errno;
+		goto out;
+	}
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto out;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = -errno;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		goto out;
+	}
+	dcopy = strdup(path);
+	if (!dcopy) {
+		r = -ENOMEM;
+		goto out;
+	}
+	dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0)
+		r = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (r < 0 && tmp)
+		unlink(tmp);
+	free(tmp);
+	free(dcopy);
+	return r;
+}

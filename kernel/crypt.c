@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * crypt.c - the data path and the key of dm-vmcrypt.
+ *
+ * Layout and IVs are dm-crypt's aes-xts-plain64: every sector_size data
+ * unit is one XTS operation whose IV is the little-endian 64-bit sector
+ * number (plus iv_offset), counted in 512-byte units, or in sector_size
+ * units with iv_large_sectors.
+ *
+ * Writes are encrypted in the mapping context into bounce pages from a
+ * page mempool and the bounce bio is submitted from there. Reads are
+ * remapped as they are and decrypted in place when they complete; the
+ * decryption moves to a workqueue only when the completion runs in hard
+ * irq context (or with irqs off), or when the transform is asynchronous.
+ *
+ * A synchronous transform uses the one request preallocated in the
+ * per-bio data, sector after sector. An asynchronous one gets a request per
+ * sector from a mempool, all in flight at once, and the bio finishes when
+ * the last one completes. Nothing here fails for want of memory: mempools
+ * and the bio_set guarantee forward progress.
+ *
+ * Key bytes come only from the logon keyring, pass through one short-lived
+ * kernel buffer that is wiped, and then live only inside the transform.
+ */
+#include <linux/key.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <keys/user-type.h>
+#include <uapi/linux/vmcrypt.h>
+
+#include "vmcrypt.h"
+
+#define VMC_MIN_IOS 64
+#define VMC_MIN_POOL_PAGES BIO_MAX_VECS
+
+static struct vmc_areq *io_areq(struct vmc_io *io)
+{
+	return PTR_ALIGN((void *)(io + 1), __alignof__(struct vmc_areq));
+}
+
+/*
+ * Allocate the transform: the module parameter driver= names one, else
+ * "xts(aes)" with a synchronous implementation preferred.
+ */
+static struct crypto_skcipher *vmc_alloc_tfm(const char *driver)
+{
+	struct crypto_skcipher *tfm;
+
+	if (*driver)
+		return crypto_alloc_skcipher(driver, 0, 0);
+	tfm = crypto_alloc_skcipher("xts(aes)", 0, CRYPTO_ALG_ASYNC);
+	if (IS_ERR(tfm))
+		tfm = crypto_alloc_skcipher("xts(aes)", 0, 0);
+	return tfm;
+}
+
+int vmc_crypt_init(struct vmc_dev *vc, const char *driver, char **err)
+{
+	struct crypto_skcipher *tfm;
+	int r;
+
+	tfm = vmc_alloc_tfm(driver);
+	if (IS_ERR(tfm)) {
+		*err = "Error allocating crypto tfm";
+		return PTR_ERR(tfm);
+	}
+	vc->tfm = tfm;
+	if (strcmp(crypto_tfm_alg_name(crypto_skcipher_tfm(tfm)), "xts(aes)")) {
+		*err = "Crypto driver does not implement xts(aes)";
+		return -EINVAL;
+	}
+	if (crypto_skcipher_ivsize(tfm) != 16) {
+		*err = "Crypto driver has an unexpected IV size";
+		return -EINVAL;
+	}
+	vc->async = !!(crypto_skcipher_alg(tfm)->base.cra_flags &
+		       CRYPTO_ALG_ASYNC);
+	vc->areq_size = sizeof(struct vmc_areq) + crypto_skcipher_reqsize(tfm);
+	vc->ti->per_io_data_size = sizeof(struct vmc_io) +
+		__alignof__(struct vmc_areq) + vc->areq_size;
+
+	r = mempool_init_page_pool(&vc->page_pool, VMC_MIN_POOL_PAGES, 0);
+	if (r) {
+		*err = "Cannot allocate page mempool";
+		return r;
+	}
+	if (vc->async) {
+		r = mempool_init_kmalloc_pool(&vc->req_pool, VMC_MIN_IOS,
+					      vc->areq_size);
+		if (r) {
+			*err = "Cannot allocate crypt request mempool";
+			return r;
+		}
+	}
+	r = bioset_init(&vc->bs, VMC_MIN_IOS, 0, BIOSET_NEED_BVECS);
+	if (r) {
+		*err = "Cannot allocate crypt bioset";
+		return r;
+	}
+	vc->wq = alloc_workqueue("vmcrypt_%s", WQ_MEM_RECLAIM | WQ_HIGHPRI |
+				 WQ_CPU_INTENSIVE, 0, vmc_dev_name(vc));
+	if (!vc->wq) {
+		*err = "Cannot allocate workqueue";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Tolerates a half-built @vc: every member may still be zero. */
+void vmc_crypt_exit(struct vmc_dev *vc)
+{
+	if (vc->wq)
+		destroy_workqueue(vc->wq);
+	bioset_exit(&vc->bs);
+	mempool_exit(&vc->req_pool);
+	mempool_exit(&vc->page_pool);
+	/* crypto_free_skcipher() frees the key schedule with kfree_sensitive */
+	if (!IS_ERR_OR_NULL(vc->tfm))
+		crypto_free_skcipher(vc->tfm);
+}
+
+/*
+ * Parse ":<size>:logon:<description>". @desc points into @ref. Each kind of
+ * wrong reference gets its own message.
+ */
+int vmc_key_parse(const char *ref, unsigned int *size, const char **desc,
+		  char **err)
+{
+	const char *type, *d;
+	char num[8];
+	size_t n;
+
+	if (ref[0] != ':') {
+		*err = "Raw keys are not accepted: use :<size>:logon:<description>";
+		return -EINVAL;
+	}
+	type = strchr(ref + 1, ':');
+	n = type ? type - (ref + 1) : 0;
+	if (!type || !n || n >= sizeof(num)) {
+		*err = "Invalid key reference: expected :<size>:logon:<description>";
+		return -EINVAL;
+	}
+	memcpy(num, ref + 1, n);
+	num[n] = '\0';
+	if (num[0] < '1' || num[0] > '9' || kstrtouint(num, 10, size) ||
+	    (*size != 32 && *size != 64)) {
+		*err = "Invalid key size: must be 32 or 64";
+		return -EINVAL;
+	}
+	type++;
+	d = strchr(type, ':');
+	if (!d) {
+		*err = "Invalid key reference: expected :<size>:logon:<description>";
+		return -EINVAL;
+	}
+	if (d - type != 5 || strncmp(type, "logon", 5)) {
+		*err = "Key type must be logon";
+		return -EINVAL;
+	}
+	d++;
+	if (!*d) {
+		*err = "Empty key description";
+		return -EINVAL;
+	}
+	*desc = d;
+	return 0;
+}
+
+/*
+ * Look the logon key @desc up in the caller's keyrings and load it into
+ * the transform. Nothing changes unless the key exists and has @size bytes.
+ */
+int vmc_key_load(struct vmc_dev *vc, const char *desc, unsigned int size,
+		 char **err)
+{
+	const struct user_key_payload *ukp;
+	struct key *key;
+	u8 *buf;
+	int r;
+
+	key = request_key(&key_type_logon, desc, NULL);
+	if (IS_ERR(key)) {
+		r = PTR_ERR(key);
+		if (r == -EKEYREVOKED || r == -EKEYEXPIRED)
+			*err = "Key is revoked or expired";
+		else if (r == -ENOKEY)
+			*err = "Key not found in the logon keyring";
+		else
+			*err = "Key lookup failed";
+		return r;
+	}
+
+	down_read(&key->sem);
+	ukp = user_key_payload_locked(key);
+	if (!ukp) {
+		up_read(&key->sem);
+		key_put(key);
+		*err = "Key is revoked or expired";
+		return -EKEYREVOKED;
+	}
+	if (ukp->datalen != size) {
+		up_read(&key->sem);
+		key_put(key);
+		*err = "Key payload size does not match the key reference";
+		return -EINVAL;
+	}
+	buf = kmemdup(ukp->data, size, GFP_KERNEL);
+	up_read(&key->sem);
+	key_put(key);
+	if (!buf) {
+		*err = "Cannot allocate key buffer";
+		return -ENOMEM;
+	}
+
+	r = crypto_skcipher_setkey(vc->tfm, buf, size);
+	kfree_sensitive(buf);
+	if (r) {
+		*err = "Cipher refused the key";
+		/* the transform may hold part of it: treat it as gone */
+		vmc_key_wipe(vc);
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * Overwrite the key schedule with random bytes: skcipher has no "clear
+ * key" operation, and this leaves nothing of the old key in the transform.
+ */
+int vmc_key_wipe(struct vmc_dev *vc)
+{
+	u8 rnd[64];
+	int r;
+
+	get_random_bytes(rnd, vc->key_size);
+	r = crypto_skcipher_setkey(vc->tfm, rnd, vc->key_size);
+	memzero_explicit(rnd, sizeof(rnd));
+	vc->key_state = VMCRYPT_KEY_WIPED;
+	return r;
+}
+
+static void vmc_free_bounce(struct vmc_dev *vc, struct bio *clone)
+{
+	struct bvec_iter_all iter_all;
+	struct bio_vec *bv;
+
+	bio_for_each_segment_all(bv, clone, iter_all)
+		mempool_free(bv->bv_page, &vc->page_pool);
+	bio_put(clone);
+}
+
+/* Complete the base bio with io->status and update the counters. */
+static void vmc_finish(struct vmc_io *io, bool write)
+{
+	struct vmc_dev *vc = io->vc;
+	struct bio *base = io->base;
+
+	if (io->status) {
+		vmc_io_error(vc, io->crypto_failed);
+	} else if (write) {
+		atomic64_inc(&vc->stats.writes);
+		atomic64_add(io->iter.bi_size, &vc->stats.write_bytes);
+	} else {
+		atomic64_inc(&vc->stats.reads);
+		atomic64_add(io->iter.bi_size, &vc->stats.read_bytes);
+	}
+	if (!write) {
+		base->bi_end_io = io->orig_end_io;
+		base->bi_private = io->orig_private;
+	}
+	base->bi_status = io->status;
+	bio_endio(base);
+}
+
+static void vmc_write_endio(struct bio *clone)
+{
+	struct vmc_io *io = clone->bi_private;
+
+	io->status = clone->bi_status;
+	vmc_free_bounce(io->vc, clone);
+	vmc_finish(io, true);
+}
+
+/* All sectors of @io are converted (or failed): move the bio on. */
+static void vmc_crypt_done(struct vmc_io *io)
+{
+	bool write = !!io->clone;
+
+	if (write && !io->status) {
+		dm_submit_bio_remap(io->base, io->clone);
+		return;
+	}
+	if (write) {
+		vmc_free_bounce(io->vc, io->clone);
+		io->clone = NULL;
+	}
+	vmc_finish(io, write);
+}
+
+static void vmc_crypt_failed(struct vmc_io *io, int r)
+{
+	if (r == -EIO) {
+		DMERR_LIMIT("%s: data unit not aligned to the sector size",
+			    vmc_dev_name(io->vc));
+		io->status = BLK_STS_IOERR;
+		return;
+	}
+	DMERR_LIMIT("%s: crypto error %d", vmc_dev_name(io->vc), r);
+	io->status = BLK_STS_IOERR;
+	io->crypto_failed = true;
+}
+
+/*
+ * Point @areq at the next data unit: the bvec at @in (and, for writes, the
+ * bounce bvec at @out). -EIO when a data unit straddles a bvec.
+ */
+static int vmc_prep(struct vmc_io *io, struct vmc_areq *areq,
+		    struct bvec_iter *in, struct bvec_iter *out, u64 sector)
+{
+	struct vmc_dev *vc = io->vc;
+	unsigned int ss = vc->sector_size;
+	struct bio_vec bv_in = bio_iter_iovec(io->base, *in);
+	struct bio_vec bv_out;
+	u64 ivs = vc->iv_large_sectors ? sector >> vc->sector_shift : sector;
+
+	if (unlikely(bv_in.bv_len < ss))
+		return -EIO;
+	sg_init_table(&areq->sg_in, 1);
+	sg_set_page(&areq->sg_in, bv_in.bv_page, ss, bv_in.bv_offset);
+	if (out) {
+		bv_out = bio_iter_iovec(io->clone, *out);
+		sg_init_table(&areq->sg_out, 1);
+		sg_set_page(&areq->sg_out, bv_out.bv_page, ss, bv_out.bv_offset);
+	}
+	areq->iv[0] = cpu_to_le64(ivs);
+	areq->iv[1] = 0;
+	skcipher_request_set_crypt(&areq->req, &areq->sg_in,
+				   out ? &areq->sg_out : &areq->sg_in, ss,
+				   areq->iv);
+	return 0;
+}
+
+/* Synchronous transform: one preallocated request, sector by sector. */
+static void vmc_convert_sync(struct vmc_io *io, bool write)
+{
+	struct vmc_dev *vc = io->vc;
+	struct vmc_areq *areq = io_areq(io);
+	struct bvec_iter in = io->iter, out = io->clone_iter;
+	unsigned int ss = vc->sector_size;
+	u64 sector = io->iv_sector;
+	int r;
+
+	skcipher_request_set_tfm(&areq->req, vc->tfm);
+	skcipher_request_set_callback(&areq->req,
+				      in_task() ? CRYPTO_TFM_REQ_MAY_SLEEP : 0,
+				      NULL, NULL);
+	while (in.bi_size) {
+		r = vmc_prep(io, areq, &in, write ? &out : NULL, sector);
+		if (!r)
+			r = write ? crypto_skcipher_encrypt(&areq->req) :
+				    crypto_skcipher_decrypt(&areq->req);
+		if (unlikely(r)) {
+			vmc_crypt_failed(io, r);
+			break;
+		}
+		bio_advance_iter_single(io->base, &in, ss);
+		if (write)
+			bio_advance_iter_single(io->clone, &out, ss);
+		sector += ss >> SECTOR_SHIFT;
+	}
+	vmc_crypt_done(io);
+}
+
+static void vmc_areq_put(struct vmc_io *io, struct vmc_areq *areq, int r)
+{
+	mempool_free(areq, &io->vc->req_pool);
+	if (unlikely(r))
+		vmc_crypt_failed(io, r);
+	if (atomic_dec_and_test(&io->pending))
+		vmc_crypt_done(io);
+}
+
+static void vmc_async_done(struct crypto_async_request *base, int r)
+{
+	struct vmc_areq *areq = base->data;
+
+	/* a backlogged request has started; its real completion follows */
+	if (r == -EINPROGRESS)
+		return;
+	vmc_areq_put(areq->io, areq, r);
+}
+
+/*
+ * Asynchronous transform, process context: one request per sector from
+ * the mempool, all submitted before the first completion is waited for.
+ */
+static void vmc_convert_async(struct vmc_io *io, bool write)
+{
+	struct vmc_dev *vc = io->vc;
+	struct bvec_iter in = io->iter, out = io->clone_iter;
+	unsigned int ss = vc->sector_size;
+	u64 sector = io->iv_sector;
+	struct vmc_areq *areq;
+	int r;
+
+	atomic_set(&io->pending, 1);
+	while (in.bi_size) {
+		areq = mempool_alloc(&vc->req_pool, GFP_NOIO);
+		areq->io = io;
+		skcipher_request_set_tfm(&areq->req, vc->tfm);
+		skcipher_request_set_callback(&areq->req,
+					      CRYPTO_TFM_REQ_MAY_BACKLOG |
+					      CRYPTO_TFM_REQ_MAY_SLEEP,
+					      vmc_async_done, areq);
+		r = vmc_prep(io, areq, &in, write ? &out : NULL, sector);
+		if (r) {
+			mempool_free(areq, &vc->req_pool);
+			vmc_crypt_failed(io, r);
+			break;
+		}
+		atomic_inc(&io->pending);
+		r = write ? crypto_skcipher_encrypt(&areq->req) :
+			    crypto_skcipher_decrypt(&areq->req);
+		if (r != -EINPROGRESS && r != -EBUSY)
+			vmc_areq_put(io, areq, r);	/* completed inline */
+		bio_advance_iter_single(io->base, &in, ss);
+		if (write)
+			bio_advance_iter_single(io->clone, &out, ss);
+		sector += ss >> SECTOR_SHIFT;
+	}
+	if (atomic_dec_and_test(&io->pending))
+		vmc_crypt_done(io);
+}
+
+/*
+ * Allocate the bounce bio for @size bytes. Pages first come without
+ * blocking; if the pool runs dry everything is given back and the
+ * allocation is retried, blocking, by one caller at a time, so that
+ * concurrent writers cannot each hold part of the pool and wait forever.
+ */
+static struct bio *vmc_alloc_bounce(struct vmc_io *io, unsigned int size)
+{
+	struct vmc_dev *vc = io->vc;
+	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	struct bio *clone;
+	unsigned int i, len;
+	struct page *page;
+
+retry:
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		mutex_lock(&vc->alloc_lock);
+	clone = bio_alloc_bioset(vc->dev->bdev, nr, io->base->bi_opf, GFP_NOIO,
+				 &vc->bs);
+	clone->bi_private = io;
+	clone->bi_end_io = vmc_write_endio;
+	clone->bi_ioprio = io->base->bi_ioprio;
+	for (i = 0; i < nr; i++) {
+		len = min_t(unsigned int, size, PAGE_SIZE);
+		page = mempool_alloc(&vc->page_pool, gfp);
+		if (!page) {
+			vmc_free_bounce(vc, clone);
+			gfp = GFP_NOIO;
+			goto retry;
+		}
+		__bio_add_page(clone, page, len, 0);
+		size -= len;
+	}
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		mutex_unlock(&vc->alloc_lock);
+	return clone;
+}
+
+/* Encrypt a write into bounce pages and submit it; called from ->map. */
+int vmc_map_write(struct vmc_io *io)
+{
+	struct vmc_dev *vc = io->vc;
+	struct bio *clone;
+
+	clone = vmc_alloc_bounce(io, io->iter.bi_size);
+	bio_clone_blkg_association(clone, io->base);
+	clone->bi_iter.bi_sector = vc->start +
+		dm_target_offset(vc->ti, io->base->bi_iter.bi_sector);
+	io->clone = clone;
+	io->clone_iter = clone->bi_iter;
+	if (vc->async)
+		vmc_convert_async(io, true);
+	else
+		vmc_convert_sync(io, true);
+	return 0;
+}
+
+static void vmc_decrypt(struct vmc_io *io)
+{
+	if (io->vc->async)
+		vmc_convert_async(io, false);
+	else
+		vmc_convert_sync(io, false);
+}
+
+static void vmc_work_read(struct work_struct *work)
+{
+	vmc_decrypt(container_of(work, struct vmc_io, work));
+}
+
+static void vmc_read_endio(struct bio *bio)
+{
+	struct vmc_io *io = bio->bi_private;
+
+	if (unlikely(bio->bi_status)) {
+		io->status = bio->bi_status;
+		vmc_finish(io, false);
+		return;
+	}
+	if (io->vc->async || in_hardirq() || irqs_disabled()) {
+		INIT_WORK(&io->work, vmc_work_read);
+		queue_work(io->vc->wq, &io->work);
+		return;
+	}
+	vmc_decrypt(io);
+}
+
+/* Remap a read; it is decrypted in place when it completes. */
+void vmc_map_read(struct vmc_io *io)
+{
+	struct bio *bio = io->base;
+
+	io->orig_end_io = bio->bi_end_io;
+	io->orig_private = bio->bi_private;
+	bio->bi_end_io = vmc_read_endio;
+	bio->bi_private = io;
+	bio_set_dev(bio, io->vc->dev->bdev);
+	bio->bi_iter.bi_sector = io->vc->start +
+		dm_target_offset(io->vc->ti, bio->bi_iter.bi_sector);
+}

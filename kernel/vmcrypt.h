@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmcrypt.h - what the three files of dm-vmcrypt share: the per-target
+ * context, the per-bio context, and the narrow interfaces between
+ * target.c (table, suspend, messages), crypt.c (keys and the data path)
+ * and genl.c (the netlink family).
+ */
+#ifndef DM_VMCRYPT_H
+#define DM_VMCRYPT_H
+
+#include <linux/atomic.h>
+#include <linux/bio.h>
+#include <linux/device-mapper.h>
+#include <linux/list.h>
+#include <linux/mempool.h>
+#include <linux/mutex.h>
+#include <linux/ratelimit.h>
+#include <linux/scatterlist.h>
+#include <linux/workqueue.h>
+#include <linux/dm-ioctl.h>
+#include <crypto/skcipher.h>
+
+#define DM_MSG_PREFIX "vmcrypt"
+
+#define VMC_VERSION_MAJOR 1
+#define VMC_VERSION_MINOR 0
+#define VMC_VERSION_PATCH 0
+
+#define VMC_CIPHER "aes-xts-plain64"
+#define VMC_MAX_OPTS 3
+
+enum vmc_opt {
+	VMC_OPT_SECTOR_SIZE = 1,
+	VMC_OPT_IV_LARGE_SECTORS,
+	VMC_OPT_ALLOW_DISCARDS,
+};
+
+/* I/O counters, reported by the INFO status and over netlink. */
+struct vmc_stats {
+	atomic64_t reads;
+	atomic64_t read_bytes;
+	atomic64_t writes;
+	atomic64_t write_bytes;
+	atomic64_t crypto_errors;
+	atomic64_t io_errors;
+};
+
+/* One target instance (one table line). */
+struct vmc_dev {
+	struct dm_target *ti;
+	struct dm_dev *dev;
+	sector_t start;			/* offset on @dev, 512-byte sectors */
+	u64 iv_offset;			/* 512-byte sectors */
+	unsigned int sector_size;	/* encryption unit, bytes */
+	unsigned int sector_shift;	/* log2(sector_size) - SECTOR_SHIFT */
+	bool iv_large_sectors;
+	bool allow_discards;
+	enum vmc_opt opts[VMC_MAX_OPTS];	/* options in table order */
+	unsigned int nr_opts;
+
+	/* Key reference and state; @lock also serialises status output. */
+	struct mutex lock;
+	unsigned int key_size;
+	char *key_desc;
+	int key_state;			/* enum vmcrypt_key_state */
+
+	struct crypto_skcipher *tfm;
+	bool async;			/* the transform may complete later */
+	unsigned int areq_size;		/* struct vmc_areq + request context */
+
+	mempool_t page_pool;		/* write bounce pages */
+	mempool_t req_pool;		/* per-sector requests (async only) */
+	struct bio_set bs;		/* write bounce bios */
+	struct mutex alloc_lock;	/* one blocking bounce allocator */
+	struct workqueue_struct *wq;	/* deferred reads */
+
+	struct vmc_stats stats;
+
+	/* netlink: registry and rate-limited I/O error events */
+	struct list_head node;
+	char name[DM_NAME_LEN];		/* dm name, last seen (under @lock) */
+	struct ratelimit_state err_rs;
+	atomic64_t err_pending;
+	struct work_struct err_work;
+};
+
+/* One in-flight cipher request: a sector, its IV and scatterlists. */
+struct vmc_areq {
+	struct vmc_io *io;
+	struct scatterlist sg_in;
+	struct scatterlist sg_out;
+	__le64 iv[2];
+	struct skcipher_request req;	/* followed by the driver's context */
+};
+
+/* Per-bio data (ti->per_io_data_size), followed by one struct vmc_areq. */
+struct vmc_io {
+	struct vmc_dev *vc;
+	struct bio *base;		/* the bio dm core gave us */
+	struct bio *clone;		/* write: the bounce bio */
+	struct bvec_iter iter;		/* base data, saved before remapping */
+	struct bvec_iter clone_iter;	/* write: bounce data */
+	u64 iv_sector;			/* IV sector of the first data unit */
+	bio_end_io_t *orig_end_io;	/* read: dm core's completion */
+	void *orig_private;
+	atomic_t pending;		/* async: in-flight requests + 1 */
+	blk_status_t status;
+	bool crypto_failed;
+	struct work_struct work;	/* deferred read decryption */
+};
+
+/* crypt.c */
+int vmc_crypt_init(struct vmc_dev *vc, const char *driver, char **err);
+void vmc_crypt_exit(struct vmc_dev *vc);
+int vmc_key_parse(const char *ref, unsigned int *size, const char **desc,
+		  char **err);
+int vmc_key_load(struct vmc_dev *vc, const char *desc, unsigned int size,
+		 char **err);
+int vmc_key_wipe(struct vmc_dev *vc);
+int vmc_map_write(struct vmc_io *io);
+void vmc_map_read(struct vmc_io *io);
+
+/* genl.c */
+int vmc_genl_init(void);
+void vmc_genl_exit(void);
+void vmc_genl_register(struct vmc_dev *vc);
+void vmc_genl_unregister(struct vmc_dev *vc);
+void vmc_genl_event(struct vmc_dev *vc, int type, u64 errors);
+void vmc_genl_err_work(struct work_struct *work);
+void vmc_io_error(struct vmc_dev *vc, bool crypto);
+
+/* target.c */
+extern char vmc_driver_param[];
+const char *vmc_dev_name(struct vmc_dev *vc);
+
+#endif /* DM_VMCRYPT_H */

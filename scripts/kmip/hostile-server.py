@@ -1,0 +1,217 @@
+#!/usr/bin/python3
+# hostile-server.py: a fake KMIP server on 127.0.0.1 that misbehaves on
+# purpose, for the client's robustness tests (tests/unit/test_kmip_hostile.c).
+#
+#   hostile-server.py --mode MODE --dir CERTDIR [--cert NAME] [--port-file F]
+#
+# It listens on a free loopback port (written to --port-file, or printed),
+# does TLS with CERTDIR/NAME.crt/.key (default "server"), requires a client
+# certificate from CERTDIR/ca.crt, and for every request does MODE:
+#   valid          answer correctly (Discover Versions -> 1.4, Get -> a key
+#                  of 32 bytes 0x11, anything else -> Operation Not Supported)
+#   tls13          like valid, but TLS 1.3 only
+#   close-after    answer correctly, then close the connection
+#   garbage        answer 64 bytes that are not TTLV
+#   not-response   answer a well-formed TTLV Request Message
+#   huge           announce a 4 GiB response
+#   truncated      send a third of a valid response, then close
+#   stall-midway   send a third of a valid response, then say nothing
+#   close          close the connection without answering
+#   silent         read requests, never answer
+#   no-handshake   accept TCP but never speak TLS
+#   wrong-batch    answer Get with a response to another operation
+# Discover Versions (sent by the client on every connect) is answered
+# correctly in every mode unless --from-start is given, so that the
+# misbehaviour hits the operation under test. Stdlib only; loopback only.
+import argparse
+import os
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+
+TAG_RESPONSE_MESSAGE = 0x42007B
+TAG_REQUEST_MESSAGE = 0x420078
+
+
+def item(tag, typ, value):
+    """Encode one TTLV item; value is bytes already in wire form."""
+    pad = (-len(value)) % 8
+    return struct.pack(">I", tag)[1:] + bytes([typ]) + \
+        struct.pack(">I", len(value)) + value + b"\0" * pad
+
+
+def struct_(tag, *children):
+    return item(tag, 0x01, b"".join(children))
+
+
+def integer(tag, v):
+    return item(tag, 0x02, struct.pack(">i", v))
+
+
+def enum(tag, v):
+    return item(tag, 0x05, struct.pack(">I", v))
+
+
+def text(tag, s):
+    return item(tag, 0x07, s.encode())
+
+
+def byte_string(tag, b):
+    return item(tag, 0x08, b)
+
+
+def datetime_(tag, t):
+    return item(tag, 0x09, struct.pack(">q", t))
+
+
+def version(major, minor):
+    return struct_(0x420069, integer(0x42006A, major), integer(0x42006B, minor))
+
+
+def response(op, status, payload=b"", extra=b"", msgtag=TAG_RESPONSE_MESSAGE):
+    header = struct_(0x42007A, version(1, 4), datetime_(0x420092, int(time.time())),
+                     integer(0x42000D, 1))
+    body = enum(0x42005C, op) + enum(0x42007F, status) + extra
+    if payload is not None:
+        body += struct_(0x42007C, payload)
+    return struct_(msgtag, header, struct_(0x42000F, body))
+
+
+def answer(op):
+    if op == 30:    # Discover Versions
+        return response(30, 0, version(1, 4) + version(1, 2))
+    if op == 10:    # Get
+        key = struct_(0x42008F, struct_(
+            0x420040, enum(0x420042, 1),
+            struct_(0x420045, byte_string(0x420043, b"\x11" * 32)),
+            enum(0x420028, 3), integer(0x42002A, 256)))
+        return response(10, 0, enum(0x420057, 2) + text(0x420094, "1") + key)
+    return response(op, 1, None, enum(0x42007E, 5) +
+                    text(0x42007D, "not supported by the hostile server"))
+
+
+def operation_of(req):
+    i = req.find(bytes.fromhex("42005c0500000004"))
+    if i < 0 or i + 12 > len(req):
+        return 0
+    return struct.unpack(">I", req[i + 8:i + 12])[0]
+
+
+def read_message(conn):
+    hdr = b""
+    while len(hdr) < 8:
+        chunk = conn.recv(8 - len(hdr))
+        if not chunk:
+            return None
+        hdr += chunk
+    length = struct.unpack(">I", hdr[4:8])[0]
+    if length > 1 << 20:
+        return None
+    body = b""
+    while len(body) < length:
+        chunk = conn.recv(length - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return hdr + body
+
+
+def serve(conn, mode, from_start):
+    try:
+        while True:
+            req = read_message(conn)
+            if req is None:
+                return
+            op = operation_of(req)
+            if op == 30 and not from_start and mode not in ("valid", "tls13"):
+                conn.sendall(answer(op))
+                continue
+            if mode in ("valid", "tls13"):
+                conn.sendall(answer(op))
+            elif mode == "close-after":
+                conn.sendall(answer(op))
+                return
+            elif mode == "garbage":
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n" + b"x" * 38)
+            elif mode == "not-response":
+                conn.sendall(response(op, 0, b"", msgtag=TAG_REQUEST_MESSAGE))
+            elif mode == "huge":
+                conn.sendall(struct.pack(">I", TAG_RESPONSE_MESSAGE)[1:] +
+                             b"\x01\xff\xff\xff\xf8" + b"\0" * 64)
+            elif mode in ("truncated", "stall-midway"):
+                full = answer(op)
+                conn.sendall(full[:len(full) // 3])
+                if mode == "truncated":
+                    return
+                time.sleep(3600)
+            elif mode == "close":
+                return
+            elif mode == "silent":
+                time.sleep(3600)
+            elif mode == "wrong-batch":
+                conn.sendall(response(1, 0, text(0x420094, "1")))
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", required=True)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--cert", default="server")
+    ap.add_argument("--port-file")
+    ap.add_argument("--from-start", action="store_true")
+    a = ap.parse_args()
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if a.mode == "tls13":
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(os.path.join(a.dir, a.cert + ".crt"),
+                        os.path.join(a.dir, a.cert + ".key"))
+    ctx.load_verify_locations(os.path.join(a.dir, "ca.crt"))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    port = ls.getsockname()[1]
+    if a.port_file:
+        tmp = a.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.rename(tmp, a.port_file)
+    else:
+        print(port, flush=True)
+
+    while True:
+        raw, _ = ls.accept()
+        if a.mode == "no-handshake":
+            threading.Thread(target=lambda s: (time.sleep(3600), s.close()),
+                             args=(raw,), daemon=True).start()
+            continue
+        try:
+            raw.settimeout(30)
+            conn = ctx.wrap_socket(raw, server_side=True)
+            conn.settimeout(None)
+        except (OSError, ssl.SSLError):
+            raw.close()
+            continue
+        threading.Thread(target=serve, args=(conn, a.mode, a.from_start),
+                         daemon=True).start()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(0)

@@ -1,0 +1,144 @@
+#!/bin/bash
+# guest-bench.sh: the guest half of `make bench` (scripts/bench runs it with
+# scripts/vm-run). On one brd ram disk it sets up dm-crypt (default), dm-crypt
+# without workqueues and, if kernel/dm-vmcrypt.ko loads, vmcrypt, all with one
+# 512-bit key and 4096-byte sectors; measures the in-kernel xts(aes) speed
+# with tcrypt; then runs every fio workload on every device, devices
+# alternating within each round. Raw results go to OUTDIR (fio JSON, one
+# file per run; tcrypt.txt; meta.txt); tests/bench/report turns them into
+# the table and results.json. Figures only: nothing here asserts a speed.
+#
+#   tests/bench/guest-bench.sh OUTDIR
+#
+# VMCRYPT_BENCH_ROUNDS (3), VMCRYPT_BENCH_RUNTIME (5 s), VMCRYPT_BENCH_RAMP
+# (2 s), VMCRYPT_BENCH_SIZE_MB (256), VMCRYPT_BENCH_TCRYPT_RUNS (7).
+set -euo pipefail
+
+out=$1
+rounds=${VMCRYPT_BENCH_ROUNDS:-3}
+runtime=${VMCRYPT_BENCH_RUNTIME:-5}
+ramp=${VMCRYPT_BENCH_RAMP:-2}
+size_mb=${VMCRYPT_BENCH_SIZE_MB:-256}
+tcrypt_runs=${VMCRYPT_BENCH_TCRYPT_RUNS:-7}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$out"
+rm -f "$out"/*.json "$out"/tcrypt.txt "$out"/meta.txt
+
+say() { echo "bench: $*"; }
+keyf=$(mktemp)
+devs=()
+cleanup() {
+	for d in bench-vmcrypt bench-crypt-nowq bench-crypt; do
+		dmsetup remove "$d" 2>/dev/null || true
+	done
+	keyctl purge -s logon vmcrypt:bench >/dev/null 2>&1 || true
+	[ -n "${keyf:-}" ] && shred -u "$keyf" 2>/dev/null
+	rmmod brd 2>/dev/null || true
+}
+trap cleanup EXIT
+
+{
+	echo "kernel $(uname -r)"
+	echo "vcpus $(nproc)"
+	echo "mem_mb $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)"
+	echo "cpu_model $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "fio $(fio --version)"
+	echo "rounds $rounds"
+	echo "runtime $runtime"
+	echo "ramp $ramp"
+	echo "size_mb $size_mb"
+} >"$out/meta.txt"
+
+# --- ceiling: tcrypt. Linux 6.1 has no mode that times xts(aes) alone, and
+# sec=1 would time every AES mode (~10 min); sec=0 gives cycles per
+# operation (averaged over 8 runs after 4 warm-ups) for every mode in a
+# second. Several runs, the report takes the median.
+say "tcrypt: $tcrypt_runs runs of mode=500 sec=0"
+tsc=$(dmesg | sed -n 's/.*Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' | tail -n 1)
+[ -n "$tsc" ] || tsc=$(dmesg | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n 1)
+echo "tsc_mhz ${tsc:-0}" >>"$out/tcrypt.txt"
+for i in $(seq "$tcrypt_runs"); do
+	echo "bench: tcrypt run $i" >/dev/kmsg
+	modprobe tcrypt mode=500 sec=0 2>/dev/null || true # always -EAGAIN
+	dmesg | awk -v mark="bench: tcrypt run $i" '
+		index($0, mark) { on = 1; next }
+		!on { next }
+		/testing speed of .*xts\(aes\)/ {
+			drv = $0; sub(/.*xts\(aes\) \(/, "", drv); sub(/\).*/, "", drv)
+			dir = ($0 ~ /encryption/) ? "enc" : "dec"; x = 1; next }
+		/testing speed/ { x = 0; next }
+		x && /512 bit key, 4096 byte blocks/ {
+			c = $0; sub(/.* in /, "", c); sub(/ cycles.*/, "", c)
+			print dir, c, drv }' >>"$out/tcrypt.txt"
+done
+grep -c '^enc' "$out/tcrypt.txt" >/dev/null || say "tcrypt gave no xts(aes) result"
+
+# --- devices
+sectors=$((size_mb * 1024 * 1024 / 512))
+modprobe brd rd_nr=1 rd_size=$((size_mb * 1024)) max_part=0
+[ -b /dev/ram0 ] || { say "no /dev/ram0"; exit 1; }
+# Allocate every page of the ram disk so that no device reads holes.
+dd if=/dev/zero of=/dev/ram0 bs=1M count="$size_mb" oflag=direct status=none
+head -c 64 /dev/urandom >"$keyf"
+hex=$(od -An -vtx1 "$keyf" | tr -d ' \n')
+dev_raw=/dev/ram0
+dmsetup create bench-crypt --table \
+	"0 $sectors crypt aes-xts-plain64 $hex 0 /dev/ram0 0 1 sector_size:4096"
+dmsetup create bench-crypt-nowq --table \
+	"0 $sectors crypt aes-xts-plain64 $hex 0 /dev/ram0 0 3 sector_size:4096 no_read_workqueue no_write_workqueue"
+unset hex
+devs=("raw:$dev_raw" "dm-crypt:/dev/mapper/bench-crypt" "dm-crypt-nowq:/dev/mapper/bench-crypt-nowq")
+
+vmcrypt_note=
+ko=$root/kernel/dm-vmcrypt.ko
+if [ ! -f "$ko" ]; then
+	vmcrypt_note="kernel/dm-vmcrypt.ko not built"
+elif ! lsmod | grep -q '^dm_vmcrypt ' && ! insmod "$ko" 2>"$out/insmod.err"; then
+	vmcrypt_note="insmod kernel/dm-vmcrypt.ko failed: $(cat "$out/insmod.err")"
+else
+	keyctl padd logon vmcrypt:bench @s <"$keyf" >/dev/null
+	if dmsetup create bench-vmcrypt --table \
+		"0 $sectors vmcrypt aes-xts-plain64 :64:logon:vmcrypt:bench 0 /dev/ram0 0 1 sector_size:4096" \
+		2>"$out/vmcrypt.err"; then
+		devs+=("vmcrypt:/dev/mapper/bench-vmcrypt")
+	else
+		vmcrypt_note="vmcrypt table load failed: $(cat "$out/vmcrypt.err")"
+	fi
+fi
+if [ -n "$vmcrypt_note" ]; then
+	say "SKIPPING the vmcrypt column: $vmcrypt_note"
+	echo "vmcrypt_skipped $vmcrypt_note" >>"$out/meta.txt"
+fi
+shred -u "$keyf"
+keyf=
+
+# --- fio
+workloads=(
+	"4k-randread-qd1:--rw=randread --bs=4k --iodepth=1 --numjobs=1"
+	"4k-randwrite-qd1:--rw=randwrite --bs=4k --iodepth=1 --numjobs=1"
+	"4k-randread-qd32:--rw=randread --bs=4k --iodepth=16 --numjobs=2"
+	"4k-randwrite-qd32:--rw=randwrite --bs=4k --iodepth=16 --numjobs=2"
+	"1m-read-qd16:--rw=read --bs=1M --iodepth=16 --numjobs=1"
+	"1m-write-qd16:--rw=write --bs=1M --iodepth=16 --numjobs=1"
+)
+ndev=${#devs[@]}
+for r in $(seq "$rounds"); do
+	for w in "${workloads[@]}"; do
+		wname=${w%%:*}
+		# shellcheck disable=SC2206
+		wargs=(${w#*:})
+		for k in $(seq 0 $((ndev - 1))); do
+			# rotate the order each round: no device always goes first
+			d=${devs[$(((k + r - 1) % ndev))]}
+			dname=${d%%:*}
+			dpath=${d#*:}
+			say "round $r/$rounds $wname $dname"
+			fio --name="$wname" --filename="$dpath" --ioengine=libaio --direct=1 \
+				--time_based --runtime="$runtime" --ramp_time="$ramp" \
+				--group_reporting --randrepeat=0 --norandommap \
+				"${wargs[@]}" --output-format=json \
+				--output="$out/$r.$wname.$dname.json" >/dev/null
+		done
+	done
+done
+say "done"

@@ -1,0 +1,214 @@
+#!/bin/sh
+# test_daemon_basic.sh: vmcryptd lifecycle and control protocol, no KMS:
+# start/ping, file modes, bad config refused with FILE:LINE, a second
+# daemon on the same socket refused, protocol version and size caps,
+# unknown ops, CLI exit codes and messages, --help everywhere,
+# sd_notify READY=1, SIGHUP reload, SIGTERM clean shutdown.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+. tests/host/daemon-common.sh
+h_setup
+
+# --- start, ping, modes
+if h_daemon_start d1 "log_level = debug"; then tap_ok "daemon starts and answers ping"; else tap_fail "daemon starts and answers ping"; tap_done; fi
+out=$(h_ctl d1 ping --json)
+echo "$out" | $PY -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r["version"]==1 and r["role"]=="admin" and r["user"]=="root" else 1)' &&
+	tap_ok "ping reports protocol 1, user root, role admin" || tap_fail "ping reports protocol 1, user root, role admin" "$out"
+[ "$(stat -c %a "$T/d1/state")" = 700 ] && tap_ok "state dir is 0700" || tap_fail "state dir is 0700" "$(stat -c %a "$T/d1/state")"
+[ "$(stat -c %a "$T/d1/sock")" = 666 ] && tap_ok "socket is 0666 (authorisation by SO_PEERCRED)" || tap_fail "socket is 0666" "$(stat -c %a "$T/d1/sock")"
+[ "$(stat -c %a "$(h_events d1)")" = 600 ] && tap_ok "events.jsonl is 0600" || tap_fail "events.jsonl is 0600"
+h_event_has d1 'r["event"]=="daemon.started" and r["result"]=="ok"' && tap_ok "daemon.started event" || tap_fail "daemon.started event"
+
+# --- a second daemon on the same socket
+if "$VMCRYPTD" --foreground --config /dev/null --state-dir "$T/d1b" --socket "$T/d1/sock" >"$T/second.log" 2>&1; then
+	tap_fail "second vmcryptd on the same socket refused" "it started"
+else
+	grep -q "another vmcryptd is already serving $T/d1/sock" "$T/second.log" &&
+		tap_ok "second vmcryptd on the same socket refused" ||
+		tap_fail "second vmcryptd on the same socket refused" "$(cat "$T/second.log")"
+fi
+h_ctl d1 ping >/dev/null && tap_ok "first daemon unaffected by the refused second" || tap_fail "first daemon unaffected by the refused second"
+
+# --- bad configuration
+printf 'log_level = info\n# fine\nmax_clients = lots\n' >"$T/bad.conf"
+if "$VMCRYPTD" --foreground --config "$T/bad.conf" --state-dir "$T/bad" --socket "$T/bad.sock" >"$T/bad.log" 2>&1; then
+	tap_fail "bad config line refused with FILE:LINE" "daemon started"
+else
+	grep -q "$T/bad.conf:3: value must be an integer in range 'max_clients'" "$T/bad.log" &&
+		[ ! -e "$T/bad.sock" ] &&
+		tap_ok "bad config line refused with FILE:LINE" ||
+		tap_fail "bad config line refused with FILE:LINE" "$(cat "$T/bad.log")"
+fi
+if "$VMCRYPTD" --foreground --config "$T/missing.conf" --state-dir "$T/bad" --socket "$T/bad.sock" >"$T/bad.log" 2>&1; then
+	tap_fail "missing explicit config refused" "daemon started"
+else
+	grep -q "$T/missing.conf: No such file or directory" "$T/bad.log" &&
+		tap_ok "missing explicit config refused" || tap_fail "missing explicit config refused" "$(cat "$T/bad.log")"
+fi
+"$VMCRYPTD" --bogus >/dev/null 2>&1; [ $? -eq 2 ] && tap_ok "vmcryptd usage error exits 2" || tap_fail "vmcryptd usage error exits 2"
+
+# --- raw protocol: version, size cap, garbage, unknown op
+cat >"$T/raw.py" <<'PYEOF'
+import json, socket, struct, sys
+path, case = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(path)
+def send(obj=None, raw=None, length=None):
+    b = raw if raw is not None else json.dumps(obj).encode()
+    s.sendall(struct.pack(">I", len(b) if length is None else length) + b)
+def recv():
+    h = b""
+    while len(h) < 4:
+        c = s.recv(4 - len(h))
+        if not c:
+            return None
+        h += c
+    n = struct.unpack(">I", h)[0]
+    d = b""
+    while len(d) < n:
+        c = s.recv(n - len(d))
+        if not c:
+            return None
+        d += c
+    return json.loads(d)
+def closed():
+    try:
+        return s.recv(1) == b""
+    except OSError:
+        return True
+if case == "version":
+    send({"version": 2, "op": "ping"})
+    r = recv()
+    ok = r and not r["ok"] and "version 2 is not supported" in r["error"] and closed()
+elif case == "toobig":
+    send(length=70000, raw=b"")
+    r = recv()
+    ok = r and not r["ok"] and "too large" in r["error"] and closed()
+elif case == "garbage":
+    send(raw=b"this is not json")
+    r = recv()
+    ok = r and not r["ok"] and "not valid JSON" in r["error"] and closed()
+elif case == "unknown":
+    send({"version": 1, "op": "no.such-op"})
+    r = recv()
+    ok = r and not r["ok"] and "unknown operation 'no.such-op'" in r["error"]
+    send({"version": 1, "op": "ping"})
+    r = recv()
+    ok = ok and r and r["ok"]
+elif case == "pipeline":
+    for i in range(50):
+        send({"version": 1, "op": "ping"})
+    ok = all(recv()["ok"] for i in range(50))
+    r = "50 pings answered in order"
+elif case == "badargs":
+    send({"version": 1, "op": "provider.show", "args": {"name": 5}})
+    r = recv()
+    ok = r and not r["ok"] and "argument 'name' must be a string" in r["error"]
+print(r)
+sys.exit(0 if ok else 1)
+PYEOF
+for c in version toobig garbage unknown pipeline badargs; do
+	tap_check "protocol: $c" $PY "$T/raw.py" "$T/d1/sock" "$c"
+done
+
+# --- a silent client does not block others
+$PY -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.send(b"\0\0"); time.sleep(3)' "$T/d1/sock" &
+slow=$!
+sleep 0.3
+start=$(date +%s%N)
+h_ctl d1 ping >/dev/null
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+kill $slow 2>/dev/null; wait $slow 2>/dev/null
+[ "$ms" -lt 1000 ] && tap_ok "a stalled client does not block ping (${ms} ms)" || tap_fail "a stalled client does not block ping" "${ms} ms"
+
+# --- CLI exit codes and messages
+VMCRYPT_SOCKET=$T/nowhere "$VMCRYPTCTL" ping 2>"$T/err"
+rc=$?
+[ $rc -eq 1 ] && grep -qx "vmcryptctl: cannot reach vmcryptd at $T/nowhere: No such file or directory" "$T/err" &&
+	tap_ok "CLI: daemon not running -> exit 1 and one-line reason" || tap_fail "CLI: daemon not running" "rc=$rc $(cat "$T/err")"
+"$VMCRYPTCTL" --socket "$T/d1/sock" ping >/dev/null && tap_ok "CLI: --socket" || tap_fail "CLI: --socket"
+"$VMCRYPTCTL" nosuchcmd 2>/dev/null; [ $? -eq 2 ] && tap_ok "CLI: unknown command exits 2" || tap_fail "CLI: unknown command exits 2"
+h_ctl d1 key create --vm-name x 2>/dev/null; [ $? -eq 2 ] && tap_ok "CLI: missing option exits 2" || tap_fail "CLI: missing option exits 2"
+bad=""
+for c in ping "provider add" "provider list" "provider show" "provider test" "provider set-default" "provider remove" \
+	 "key create" "key show" "key list" "key fetch" events provider key; do
+	# shellcheck disable=SC2086
+	"$VMCRYPTCTL" $c --help >"$T/help" 2>&1 && grep -q "Usage: vmcryptctl" "$T/help" || bad="$bad [$c]"
+done
+[ -z "$bad" ] && tap_ok "every command has --help" || tap_fail "every command has --help" "$bad"
+
+# --- errors from the daemon are one clear line
+h_expect_fail "provider show of unknown name" "^vmcryptctl: no provider named 'nope'$" h_ctl d1 provider show nope
+h_expect_fail "key create without any provider" "no key provider is configured" \
+	h_ctl d1 key create --vm-name vm1 --vm-uuid 564d2f1e-0d3c-4b5a-9e8f-1a2b3c4d5e6f
+h_expect_fail "invalid VM UUID refused" "invalid VM UUID 'not-a-uuid'" \
+	h_ctl d1 key create --vm-name vm1 --vm-uuid not-a-uuid
+h_expect_fail "invalid VM name refused" "invalid VM name" \
+	h_ctl d1 key create --vm-name '-bad' --vm-uuid 564d2f1e-0d3c-4b5a-9e8f-1a2b3c4d5e6f
+h_expect_fail "invalid provider name refused" "invalid provider name 'a/b'" \
+	h_ctl d1 provider add 'a/b' --native
+h_expect_fail "events --since with a bad time" "invalid time 'yesterday'" h_ctl d1 events --since yesterday
+
+# --- events export formats
+h_ctl d1 events --format json | $PY -c 'import json,sys; e=json.load(sys.stdin); sys.exit(0 if isinstance(e,list) and e and all("time" in r and "event" in r for r in e) else 1)' &&
+	tap_ok "events --format json is a JSON array of records" || tap_fail "events --format json"
+h_ctl d1 events --format csv | $PY -c 'import csv,sys
+rows=list(csv.reader(sys.stdin))
+ok = rows[0][:4]==["time","event","uid","user"] and len(rows)>1 and all(len(r)==len(rows[0]) for r in rows)
+sys.exit(0 if ok else 1)' && tap_ok "events --format csv has a header and equal columns" || tap_fail "events --format csv"
+n_all=$(h_ctl d1 events --format json | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))')
+n_future=$(h_ctl d1 events --format json --since 2099-01-01 | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n_all" -gt 0 ] && [ "$n_future" -eq 0 ] && tap_ok "events --since filters ($n_all -> $n_future)" || tap_fail "events --since filters" "$n_all -> $n_future"
+
+# --- SIGHUP reload: a bad file keeps the old config, a good one applies
+echo "max_clients = nope" >"$T/d1.conf"
+kill -HUP "$(cat "$T/d1.dpid")"
+sleep 0.5
+grep -q "reload failed, keeping the old configuration: $T/d1.conf:1:" "$T/d1.log" && h_ctl d1 ping >/dev/null &&
+	tap_ok "SIGHUP with a bad config keeps the old one" || tap_fail "SIGHUP with a bad config keeps the old one" "$(tail -3 "$T/d1.log")"
+echo "log_level = info" >"$T/d1.conf"
+kill -HUP "$(cat "$T/d1.dpid")"
+sleep 0.5
+h_event_has d1 'r["event"]=="daemon.reloaded"' && tap_ok "SIGHUP reloads the config" || tap_fail "SIGHUP reloads the config"
+
+# --- SIGTERM: clean exit 0, socket removed
+if h_daemon_stop d1; then
+	[ ! -e "$T/d1/sock" ] && h_event_has d1 'r["event"]=="daemon.stopped"' &&
+		tap_ok "SIGTERM: exit 0, socket removed, daemon.stopped event" ||
+		tap_fail "SIGTERM: socket removed and event" "$(ls "$T/d1")"
+else
+	tap_fail "SIGTERM: exit 0" "exit status $h_rc"
+fi
+
+# --- sd_notify: READY=1 arrives on $NOTIFY_SOCKET once the socket answers
+cat >"$T/notify.py" <<'PYEOF'
+import os, socket, subprocess, sys, time
+vmcryptd, tdir = sys.argv[1], sys.argv[2]
+ns = os.path.join(tdir, "notify.sock")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(ns)
+s.settimeout(15)
+env = dict(os.environ, NOTIFY_SOCKET=ns)
+p = subprocess.Popen([vmcryptd, "--foreground", "--config", "/dev/null",
+                      "--state-dir", tdir + "/n/state", "--socket", tdir + "/n.sock"],
+                     env=env, stderr=subprocess.DEVNULL)
+ok = False
+try:
+    msg = s.recv(4096).decode()
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(tdir + "/n.sock")	# must already accept
+    ok = "READY=1" in msg
+    p.terminate()
+    msg2 = s.recv(4096).decode()
+    ok = ok and "STOPPING=1" in msg2 and p.wait(10) == 0
+finally:
+    if p.poll() is None:
+        p.kill()
+sys.exit(0 if ok else 1)
+PYEOF
+tap_check "sd_notify READY=1 when serving, STOPPING=1 on SIGTERM" $PY "$T/notify.py" "$VMCRYPTD" "$T"
+
+tap_done

@@ -1,0 +1,214 @@
+#!/bin/sh
+# test_persistence.sh: key persistence end to end on the host with a real
+# swtpm (TCP on 127.0.0.1) and a real pykmip-server:
+#   enable refused without a TPM; enable bound to PCRs 7,16; KEKs from the
+#   KMS go into the sealed cache; daemon, KMS and TPM "reboot" (swtpm
+#   restarted on the same state: same seeds, PCRs reset) with the KMS down:
+#   every KEK is served from the cache, same fingerprints, one event per
+#   use; manual recovery of the sealed key and of the cache with tpm2-tools
+#   and Python as in Documentation/persistence.rst; a changed PCR: cache
+#   refused with the PCR error, kept aside, fallback to the KMS once it is
+#   back; each file corrupted in turn; disable; modes (never readable by
+#   non-root users).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+. tests/host/daemon-common.sh
+command -v swtpm >/dev/null || tap_skip_all "swtpm not installed (scripts/install-deps)"
+command -v tpm2_unseal >/dev/null || tap_skip_all "tpm2-tools not installed (scripts/install-deps)"
+command -v pykmip-server >/dev/null || tap_skip_all "pykmip-server not installed (scripts/install-deps)"
+h_setup
+trap 'scripts/swtpm-test stop "$T/tpm" >/dev/null 2>&1; h_cleanup' EXIT
+
+N=12
+fp_of() {	# fp_of DAEMON ID -> fingerprint on stdout
+	h_ctl "$1" key fetch "$2" --json 2>>"$T/fetch.err" |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'
+}
+status_json() {
+	h_ctl d persistence status --json
+}
+jfield() {	# jfield FIELD < json
+	$PY -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else (json.dumps(v) if isinstance(v,(list,dict,bool)) else v))' "$1"
+}
+kms_restart() {	# same certificates and database: the KMS "is back"
+	setsid pykmip-server -f "$KMIP_DIR/server.conf" -l "$KMIP_DIR/server.log" \
+		</dev/null >>"$KMIP_DIR/server.out" 2>&1 &
+	echo $! >"$KMIP_DIR/manual.pgid"
+	for _ in $(seq 1 120); do
+		h_ctl d provider test kms1 >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	return 1
+}
+nonroot() {	# run as nobody
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+scripts/swtpm-test start "$T/tpm" >/dev/null || { tap_fail "start swtpm"; tap_done; }
+. "$T/tpm/env"
+export TPM2TOOLS_TCTI
+h_kms_start "$T/kms1" || { tap_fail "start pykmip-server"; tap_done; }
+. "$T/kms1/env"
+h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "start vmcryptd"; tap_done; }
+
+# --- no TPM: enable refused, nothing created
+h_daemon_start notpm "tpm_tcti = swtpm:host=127.0.0.1,port=$(h_free_port)" ||
+	{ tap_fail "start vmcryptd without TPM"; tap_done; }
+h_expect_fail "enable refused without a TPM" "cannot enable persistence: no TPM" \
+	h_ctl notpm persistence enable
+[ ! -e "$T/notpm/state/persist" ] && tap_ok "refused enable created nothing" ||
+	tap_fail "refused enable created nothing"
+h_event_has notpm 'r["event"] == "persist.enable_failed" and r["result"] == "error"' &&
+	tap_ok "refusal is an event" || tap_fail "refusal is an event"
+h_daemon_stop notpm
+
+# --- enable, bad arguments
+h_expect_fail "bad PCR list refused" "invalid PCR list '7,24'" h_ctl d persistence enable --pcrs 7,24
+h_ctl d persistence enable --pcrs 7,16 >"$T/out" 2>&1 && grep -q "enabled, bound to PCRs sha256:7,16" "$T/out" &&
+	tap_ok "persistence enable --pcrs 7,16" || tap_fail "persistence enable" "$(cat "$T/out")"
+h_expect_fail "second enable refused" "already enabled" h_ctl d persistence enable
+[ "$(status_json | jfield state)" = active ] && [ "$(status_json | jfield pcrs)" = "7,16" ] &&
+	tap_ok "status: active, pcrs 7,16" || tap_fail "status" "$(status_json)"
+
+# --- KEKs from the KMS go into the cache
+h_ctl d provider add kms1 --kmip "127.0.0.1:$KMIP_PORT" --ca "$KMIP_CA" --cert "$KMIP_CERT" \
+	--key "$KMIP_KEY" >/dev/null 2>"$T/err" || tap_fail "add kmip provider" "$(cat "$T/err")"
+: >"$T/ids"
+ok=1
+for i in $(seq 1 $N); do
+	u=$(printf '11111111-2222-4333-8444-%012d' "$i")
+	id=$(h_ctl d key create --vm-name "vm$i" --vm-uuid "$u" 2>>"$T/err") || ok=0
+	echo "$id $(fp_of d "$id")" >>"$T/ids"
+done
+[ $ok = 1 ] && [ "$(wc -l <"$T/ids")" = $N ] && tap_ok "$N KEKs created on the KMS" ||
+	tap_fail "$N KEKs created" "$(cat "$T/err")"
+[ "$(status_json | jfield keys_cached)" = $N ] && tap_ok "all $N KEKs in the persisted cache" ||
+	tap_fail "KEKs in the persisted cache" "$(status_json)"
+
+# --- modes: never readable by others
+P=$T/d/state/persist
+modes=$(stat -c '%a %n' "$P" "$P"/* | sed "s|$P|P|g" | tr '\n' ' ')
+[ "$modes" = "700 P 600 P/cache 600 P/key.pcrs 600 P/key.priv 600 P/key.pub " ] &&
+	tap_ok "persist dir 0700, files 0600" || tap_fail "modes" "$modes"
+chmod 755 "$T/d" "$T/d/state" 2>/dev/null
+if nonroot cat "$P/cache" >/dev/null 2>&1 || nonroot ls "$P" >/dev/null 2>&1; then
+	tap_fail "persist files not readable by a non-root user"
+else
+	tap_ok "persist files not readable by a non-root user"
+fi
+
+# --- "host reboot" with the KMS down
+h_daemon_stop d
+h_kms_stop "$T/kms1"
+scripts/swtpm-test restart "$T/tpm" >/dev/null || tap_fail "swtpm restart"
+. "$T/tpm/env"
+start=$(date +%s%N)
+h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "restart vmcryptd"; tap_done; }
+echo "# vmcryptd ready with $N persisted KEKs in $((($(date +%s%N) - start) / 1000000)) ms (KMS down)"
+bad=0
+while read -r id fp; do
+	[ "$(fp_of d "$id")" = "$fp" ] || { bad=$((bad + 1)); echo "# $id: wrong or missing"; }
+done <"$T/ids"
+[ $bad = 0 ] && tap_ok "KMS down after restart: all $N KEKs served, same fingerprints" ||
+	{ sed 's/^/# /' "$T/fetch.err"; tap_fail "KEKs served from the cache" "$bad bad"; }
+n=$($PY -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["event"]=="key.persisted_used"))' "$(h_events d)")
+[ "$n" = $N ] && tap_ok "each use of a persisted key is an event ($n)" || tap_fail "persisted_used events" "$n"
+h_event_has d 'r["event"] == "persist.loaded" and r["result"] == "ok"' &&
+	tap_ok "persist.loaded event" || tap_fail "persist.loaded event"
+
+# --- manual recovery as documented (tpm2-tools + the cache format)
+if (cd "$T" && rm -f key.bin &&
+	tpm2_createprimary -Q -C o -g sha256 -G ecc256:null:aes128cfb \
+		-a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|decrypt|noda' \
+		-c primary.ctx && tpm2_flushcontext -t &&
+	tpm2_load -Q -C primary.ctx -u "$P/key.pub" -r "$P/key.priv" -c key.ctx &&
+	tpm2_flushcontext -t &&
+	tpm2_unseal -c key.ctx -p "pcr:$(cat "$P/key.pcrs")" -o key.bin &&
+	tpm2_flushcontext -t) >"$T/out" 2>&1; then
+	tap_ok "persistence key recovered by hand with tpm2-tools"
+else
+	sed 's/^/# /' "$T/out"
+	tap_fail "persistence key recovered by hand with tpm2-tools"
+fi
+$PY - "$T/key.bin" "$P/cache" "$T/ids" <<'PYEOF' >"$T/out" 2>&1 &&
+import struct, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+key = open(sys.argv[1], "rb").read()
+f = open(sys.argv[2], "rb").read()
+magic, ver, flags, hlen, gen, nonce, n = struct.unpack(">8sHHIQ12sI", f[:40])
+assert magic == b"VMCKEKC\0" and ver == 1 and flags == 0 and hlen == 40
+assert len(f) == 40 + n + 16
+pt = AESGCM(key).decrypt(nonce, f[40:], f[:40])
+(count,) = struct.unpack(">I", pt[:4]); off = 4; ids = set()
+for _ in range(count):
+    pl = pt[off]; prov = pt[off + 1:off + 1 + pl].decode(); off += 1 + pl
+    (il,) = struct.unpack(">H", pt[off:off + 2]); kid = pt[off + 2:off + 2 + il].decode(); off += 2 + il
+    (kl,) = struct.unpack(">H", pt[off:off + 2]); off += 2 + kl + 8
+    assert prov == "kms1" and kl == 32
+    ids.add(kid)
+assert off == len(pt)
+want = {l.split()[0] for l in open(sys.argv[3])}
+assert ids == want, (ids, want)
+print("cache decrypted by hand:", count, "entries")
+PYEOF
+	tap_ok "cache decrypted and parsed by hand per the documented format" ||
+	{ sed 's/^/# /' "$T/out"; tap_fail "cache decrypted by hand"; }
+[ -f "$T/key.bin" ] && shred -u "$T/key.bin"
+
+# --- a bound PCR changes: refused, kept aside, fallback to the KMS when back
+h_daemon_stop d
+tpm2_pcrextend "16:sha256=$(printf '%064d' 1)" || tap_fail "tpm2_pcrextend"
+h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "start vmcryptd after PCR change"; tap_done; }
+s=$(status_json)
+echo "$s" | jfield error | grep -q "PCR values differ" && [ "$(echo "$s" | jfield state)" = off ] &&
+	tap_ok "PCR change: cache refused with the PCR error" || tap_fail "PCR error in status" "$s"
+aside=$(ls -d "$T"/d/state/persist.pcr-mismatch.* 2>/dev/null | head -n 1)
+[ -n "$aside" ] && [ -f "$aside/cache" ] && [ -f "$aside/key.priv" ] && [ ! -e "$P" ] &&
+	tap_ok "old files kept aside ($(basename "$aside")), not deleted" || tap_fail "set aside"
+h_event_has d 'r["event"] == "persist.pcr_mismatch" and r["result"] == "error"' &&
+	tap_ok "PCR mismatch is an event" || tap_fail "PCR mismatch event"
+id1=$(head -n 1 "$T/ids" | cut -d' ' -f1)
+fp1=$(head -n 1 "$T/ids" | cut -d' ' -f2)
+h_expect_fail "KMS down and cache unusable: clear error" "cannot|unavailable|refused|connect" \
+	h_ctl d key fetch "$id1"
+kms_restart || tap_fail "restart pykmip-server on the same database"
+[ "$(fp_of d "$id1")" = "$fp1" ] && tap_ok "fallback to the KMS once it is back" ||
+	tap_fail "fallback to the KMS" "$(cat "$T/fetch.err")"
+
+# --- each file corrupted in turn (persistence re-enabled each time)
+for f in cache key.pub key.priv key.pcrs; do
+	for how in flip truncate; do
+		h_ctl d persistence enable --pcrs 16 >/dev/null 2>"$T/err" || tap_fail "re-enable" "$(cat "$T/err")"
+		h_ctl d key create --vm-name "c" --vm-uuid 33333333-2222-4333-8444-000000000001 >/dev/null 2>&1
+		h_daemon_stop d
+		sz=$(stat -c %s "$P/$f")
+		case $how in
+		flip) $PY -c 'import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x10
+open(p, "wb").write(b)' "$P/$f" ;;
+		truncate) truncate -s $((sz / 2)) "$P/$f" ;;
+		esac
+		h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "start with corrupt $f"; continue; }
+		s=$(status_json)
+		n_aside=$(ls -d "$T"/d/state/persist.corrupt.* "$T"/d/state/persist.pcr-mismatch.* 2>/dev/null | wc -l)
+		if [ "$(echo "$s" | jfield state)" = off ] && echo "$s" | jfield error | grep -Eq "corrupt|truncated|PCR" &&
+			[ ! -e "$P" ] && [ "$(fp_of d "$id1")" = "$fp1" ]; then
+			tap_ok "$f ($how): refused, set aside ($n_aside kept), keys from the KMS"
+		else
+			tap_fail "$f ($how)" "$s"
+		fi
+	done
+done
+h_event_has d 'r["event"] == "persist.corrupt" and r["result"] == "error"' &&
+	tap_ok "corruption is an event" || tap_fail "corruption event"
+pgrep -f "vmcryptd.*$T/d/state" >/dev/null && tap_ok "daemon never crashed" || tap_fail "daemon alive"
+
+# --- disable wipes
+h_ctl d persistence enable >/dev/null 2>&1
+h_ctl d persistence disable >"$T/out" 2>&1 && [ ! -e "$P" ] && [ "$(status_json | jfield enabled)" = false ] &&
+	tap_ok "disable wipes the cache and the sealed key" || tap_fail "disable" "$(cat "$T/out")"
+h_expect_fail "disable when off refused" "not enabled" h_ctl d persistence disable
+h_event_has d 'r["event"] == "persist.disabled"' && tap_ok "disable is an event" || tap_fail "disable event"
+
+tap_done

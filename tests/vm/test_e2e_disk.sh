@@ -1,0 +1,287 @@
+#!/bin/bash
+# test_e2e_disk.sh: vmcrypt disks end to end in one boot (in the guest, run
+# by tests/vm/run-all): a real pykmip-server on the loopback, vmcryptd, and
+# vmcryptctl format/open/close/list/status/lock/unlock/rekey on an image
+# file (loop device), with
+#   - data written through vmcrypt read back through dm-crypt with the
+#     recovery passphrase (plain cryptsetup) and the reverse;
+#   - the emergency lock under a running fio with crc32c verification
+#     (I/O held while locked, no verification error);
+#   - a shallow rekey while open;
+#   - the error cases: existing data, too small, busy, wrong DEK for the
+#     digest, key missing on the KMS; each with its message and event;
+#   - roles: a viewer lists but cannot open.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/tap.sh
+. tests/vm/e2e/lib.sh
+
+W=$(mktemp -d /tmp/e2e_disk.XXXXXX)
+IMG=$W/disk.img
+IMG2=$W/disk2.img
+UUID=6f1c2a9e-3d4b-4c5d-9e8f-0a1b2c3d4e5f
+NAME=e2e-web
+E2E_DLOG=$W/vmcryptd.log
+
+cleanup() {
+	[ -n "${FIO_PID:-}" ] && kill "$FIO_PID" 2>/dev/null
+	for n in $NAME recov; do
+		dmsetup resume "$n" >/dev/null 2>&1
+		dmsetup remove "$n" >/dev/null 2>&1
+	done
+	e2e_daemon_stop
+	e2e_kms_stop "$W/kms"
+	userdel e2eviewer >/dev/null 2>&1
+	groupdel vmcv >/dev/null 2>&1
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+if ! e2e_init; then
+	tap_skip_all "vmcrypt is not built (make module agent)"
+fi
+if ! command -v pykmip-server >/dev/null; then
+	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
+fi
+
+tap_plan 26
+
+# --- setup: KMS, daemon with a viewer group, provider ---
+groupadd vmcv 2>/dev/null
+useradd -M -N -g vmcv e2eviewer 2>/dev/null
+printf 'viewer_groups = vmcv\n' >"$W/vmcryptd.conf"
+E2E_CONFIG=$W/vmcryptd.conf
+if e2e_kms_start "$W/kms" && e2e_daemon_start "$W/state" &&
+   e2e_provider_add kms1 >/dev/null; then
+	tap_ok "setup: pykmip-server, vmcryptd, provider kms1"
+else
+	tap_fail "setup: pykmip-server, vmcryptd, provider kms1" "$(tail -n 5 "$E2E_DLOG")"
+	tap_done
+fi
+
+# --- format with a recovery keyslot ---
+printf 'e2e recovery passphrase' >"$W/pass"
+out=$(ctl format "$IMG" --size 48M --vm-name "web 01" --vm-uuid $UUID \
+	--recovery-passphrase-file "$W/pass" --json 2>&1)
+kek1=$(printf '%s' "$out" | sed -n 's/.*"kek_id": *"\([^"]*\)".*/\1/p')
+if [ -n "$kek1" ]; then tap_ok "format image file (key $kek1)"; else tap_fail "format image file" "$out"; fi
+
+dump=$(cryptsetup luksDump "$IMG" 2>&1)
+if printf '%s' "$dump" | grep -q 'Version:.*2' &&
+   printf '%s' "$dump" | grep -q 'vmcrypt' &&
+   printf '%s' "$dump" | grep -q 'sector: 4096'; then
+	tap_ok "cryptsetup luksDump: LUKS2, vmcrypt token, 4096-byte sectors"
+else
+	tap_fail "cryptsetup luksDump: LUKS2, vmcrypt token, 4096-byte sectors" "$dump"
+fi
+
+out=$(ctl format "$IMG" --vm-name "web 01" --vm-uuid $UUID 2>&1)
+case "$out" in
+*"already holds a vmcrypt disk of VM 'web 01'"*) tap_ok "format refuses an existing vmcrypt disk" ;;
+*) tap_fail "format refuses an existing vmcrypt disk" "$out" ;;
+esac
+
+truncate -s 8M "$W/small.img"
+out=$(ctl format "$W/small.img" --vm-name "web 01" --vm-uuid $UUID 2>&1)
+case "$out" in
+*"device too small"*) tap_ok "format refuses a device that is too small" ;;
+*) tap_fail "format refuses a device that is too small" "$out" ;;
+esac
+
+# --- open, write, read back ---
+out=$(ctl open "$IMG" $NAME 2>&1)
+if [ -b /dev/mapper/$NAME ]; then tap_ok "open as /dev/mapper/$NAME"; else tap_fail "open" "$out"; fi
+
+out=$(ctl open "$IMG" other 2>&1)
+case "$out" in
+*"device busy"*"already open"*) tap_ok "second open of the same disk refused (busy)" ;;
+*) tap_fail "second open of the same disk refused (busy)" "$out" ;;
+esac
+
+dd if=/dev/urandom of="$W/data" bs=1M count=8 status=none
+dd if="$W/data" of=/dev/mapper/$NAME bs=1M oflag=direct status=none
+want=$(sha256sum <"$W/data" | cut -d' ' -f1)
+got=$(e2e_sum /dev/mapper/$NAME 8)
+if [ "$want" = "$got" ]; then tap_ok "data written through vmcrypt reads back"; else tap_fail "data reads back" "$want != $got"; fi
+
+# The disk holds ciphertext: the plaintext is not at the data offset.
+raw=$(dd if="$IMG" bs=1M skip=16 count=8 status=none | sha256sum | cut -d' ' -f1)
+if [ "$raw" != "$want" ]; then tap_ok "image holds ciphertext"; else tap_fail "image holds ciphertext" "plaintext found"; fi
+
+st=$(ctl status $NAME --json 2>&1)
+if printf '%s' "$st" | grep -q '"key_state": *"set"' &&
+   printf '%s' "$st" | grep -q "\"kek_id\": *\"$kek1\"" &&
+   printf '%s' "$st" | grep -q '"vm_name": *"web 01"'; then
+	tap_ok "status: VM, key id, key state"
+else
+	tap_fail "status: VM, key id, key state" "$st"
+fi
+
+# --- roles: a viewer may list, not open ---
+lst=$(setpriv --reuid=e2eviewer --regid=vmcv --init-groups "$E2E_BIN/vmcryptctl" --socket "$E2E_SOCK" list 2>&1)
+op=$(setpriv --reuid=e2eviewer --regid=vmcv --init-groups "$E2E_BIN/vmcryptctl" --socket "$E2E_SOCK" open "$IMG2" 2>&1)
+case "$lst|$op" in
+*"$NAME"*"|"*"permission denied"*"needs role operator"*"viewer"*) tap_ok "roles: viewer lists, cannot open" ;;
+*) tap_fail "roles: viewer lists, cannot open" "list: $lst / open: $op" ;;
+esac
+
+# --- emergency lock under fio verify ---
+fio --name=lockv --filename=/dev/mapper/$NAME --rw=randwrite --bs=4k \
+	--size=16M --direct=1 --ioengine=libaio --iodepth=4 --time_based \
+	--runtime=14 --verify=crc32c --verify_backlog=256 --verify_fatal=1 \
+	--rate_iops=400 --output="$W/fio.out" >/dev/null 2>&1 &
+FIO_PID=$!
+sleep 4
+lk=$(ctl lock $NAME 2>&1)
+w1=$(ctl status $NAME --json | sed -n 's/.*"writes": *\([0-9]*\).*/\1/p')
+sleep 3
+w2=$(ctl status $NAME --json | sed -n 's/.*"writes": *\([0-9]*\).*/\1/p')
+st=$(ctl status $NAME --json 2>&1)
+alive=no; kill -0 $FIO_PID 2>/dev/null && alive=yes
+if printf '%s' "$st" | grep -q '"state": *"locked"' &&
+   printf '%s' "$st" | grep -q '"key_state": *"wiped"' &&
+   [ -n "$w1" ] && [ "$w1" = "$w2" ] && [ $alive = yes ]; then
+	tap_ok "lock: key wiped, I/O held (writes $w1 -> $w2), fio waiting"
+else
+	tap_fail "lock: key wiped, I/O held" "lock: $lk; writes $w1 -> $w2; fio alive $alive; $st"
+fi
+ul=$(ctl unlock $NAME 2>&1)
+wait $FIO_PID
+frc=$?
+FIO_PID=
+if [ $frc -eq 0 ] && ! grep -qi 'verify.*fail\|bad magic\|crc32c.*wanted' "$W/fio.out"; then
+	tap_ok "unlock: fio resumes and finishes with no verification error"
+else
+	tap_fail "unlock: fio finishes cleanly" "unlock: $ul; fio rc $frc; $(tail -n 15 "$W/fio.out")"
+fi
+
+sleep 1
+nw=$(e2e_event_count kernel.key_wiped)
+nl=$(e2e_event_count disk.locked)
+nu=$(e2e_event_count disk.unlocked)
+if [ "$nw" -ge 1 ] && [ "$nl" -ge 1 ] && [ "$nu" -ge 1 ]; then
+	tap_ok "events: disk.locked, kernel.key_wiped (netlink), disk.unlocked"
+else
+	tap_fail "events: lock/unlock and kernel key wipe" "locked $nl wiped $nw unlocked $nu"
+fi
+
+# --- shallow rekey while open ---
+dd if="$W/data" of=/dev/mapper/$NAME bs=1M oflag=direct status=none
+out=$(ctl rekey --shallow "$IMG" --json 2>&1)
+kek2=$(printf '%s' "$out" | sed -n 's/.*"kek_id": *"\([^"]*\)".*/\1/p')
+got=$(e2e_sum /dev/mapper/$NAME 8)
+if [ -n "$kek2" ] && [ "$kek2" != "$kek1" ] && [ "$got" = "$want" ] &&
+   cryptsetup luksDump "$IMG" | grep -q "\"kek_id\":\"$kek2\"\|$kek2"; then
+	tap_ok "shallow rekey while open: key $kek1 -> $kek2, data intact"
+else
+	tap_fail "shallow rekey while open" "$out; data $got"
+fi
+
+out=$(ctl close $NAME 2>&1)
+if [ ! -e /dev/mapper/$NAME ] && ! losetup -a | grep -q "$IMG"; then
+	tap_ok "close removes the device and its loop device"
+else
+	tap_fail "close" "$out; $(losetup -a)"
+fi
+
+out=$(ctl open "$IMG" $NAME 2>&1)
+got=$(e2e_sum /dev/mapper/$NAME 8 2>/dev/null)
+ctl close $NAME >/dev/null 2>&1
+if [ "$got" = "$want" ]; then tap_ok "reopen with the new KEK, data intact"; else tap_fail "reopen after rekey" "$out"; fi
+
+# --- recovery interop with plain cryptsetup, both directions ---
+out=$(cryptsetup open --key-file "$W/pass" "$IMG" recov 2>&1)
+got=$(e2e_sum /dev/mapper/recov 8 2>/dev/null)
+tbl=$(dmsetup table recov 2>/dev/null)
+tap_diag "dm-crypt table of the recovery open: $tbl"
+if [ "$got" = "$want" ]; then
+	tap_ok "cryptsetup open with the recovery passphrase reads vmcrypt's data"
+else
+	tap_fail "recovery interop (vmcrypt -> dm-crypt)" "$out; $got"
+fi
+dd if=/dev/urandom of="$W/data2" bs=1M count=4 status=none
+dd if="$W/data2" of=/dev/mapper/recov bs=1M oflag=direct status=none
+cryptsetup close recov
+want2=$(sha256sum <"$W/data2" | cut -d' ' -f1)
+ctl open "$IMG" $NAME >/dev/null 2>&1
+got=$(e2e_sum /dev/mapper/$NAME 4 2>/dev/null)
+ctl close $NAME >/dev/null 2>&1
+if [ "$got" = "$want2" ]; then
+	tap_ok "vmcrypt reads what dm-crypt wrote"
+else
+	tap_fail "recovery interop (dm-crypt -> vmcrypt)" "$got != $want2"
+fi
+
+# --- a 512-byte-sector disk on a ram disk (block device path) ---
+if modprobe brd rd_nr=1 rd_size=49152 2>/dev/null && [ -b /dev/ram0 ]; then
+	out=$(ctl format /dev/ram0 --vm-name "web 01" --vm-uuid $UUID --sector-size 512 --json 2>&1)
+	k=$(printf '%s' "$out" | sed -n 's/.*"kek_id": *"\([^"]*\)".*/\1/p')
+	o=$(ctl open /dev/ram0 2>&1)
+	dev=$(printf '%s' "$o" | sed -n 's/.* as \(\/dev\/mapper\/[^ ]*\) .*/\1/p')
+	s=
+	if [ -n "$dev" ] && [ -b "$dev" ]; then
+		dd if="$W/data" of="$dev" bs=1M oflag=direct status=none
+		s=$(e2e_sum "$dev" 8)
+		ctl close "$(basename "$dev")" >/dev/null
+	fi
+	if [ "$k" = "$kek2" ] && [ "$s" = "$want" ] && [ "$dev" = "/dev/mapper/vmcrypt-web_01-0" ]; then
+		tap_ok "ram disk, 512-byte sectors, same VM KEK $k, default name $dev"
+	else
+		tap_fail "ram disk with 512-byte sectors" "kek $k (want $kek2); $o; sum $s"
+	fi
+	out=$(ctl format /dev/ram0 --vm-name other --vm-uuid 11111111-2222-4333-8444-555555555555 2>&1)
+	case "$out" in
+	*"already holds a vmcrypt disk"*) tap_ok "ram disk: format without --force refused" ;;
+	*) tap_fail "ram disk: format without --force refused" "$out" ;;
+	esac
+else
+	tap_skip "ram disk, 512-byte sectors" "brd module not available"
+	tap_skip "ram disk: format without --force refused" "brd module not available"
+fi
+
+# --- a DEK that does not match the digest: token of another disk ---
+ctl format "$IMG2" --size 48M --vm-name "web 01" --vm-uuid $UUID >/dev/null 2>&1
+cp "$IMG" "$W/bad.img"
+cryptsetup token export --token-id 0 "$IMG2" >"$W/tok2.json" 2>/dev/null
+if cryptsetup token import --token-id 0 --token-replace --json-file "$W/tok2.json" "$W/bad.img" 2>/dev/null; then
+	out=$(ctl open "$W/bad.img" badone 2>&1)
+	case "$out" in
+	*"does not match its LUKS2 digest"*) tap_ok "DEK not matching the LUKS2 digest refused" ;;
+	*) tap_fail "DEK not matching the LUKS2 digest refused" "$out" ;;
+	esac
+else
+	tap_fail "DEK not matching the LUKS2 digest refused" "cryptsetup token import failed"
+fi
+
+# --- key missing on the KMS: a token naming a key the KMS never had ---
+sed 's/"kek_id":"[^"]*"/"kek_id":"987654"/' "$W/tok2.json" >"$W/tok3.json"
+cp "$IMG2" "$W/missing.img"
+cryptsetup token import --token-id 0 --token-replace --json-file "$W/tok3.json" "$W/missing.img" 2>/dev/null
+out=$(ctl open "$W/missing.img" miss 2>&1)
+case "$out" in
+*"is locked: key 987654 not found on provider kms1"*) tap_ok "key missing on the KMS: clear error" ;;
+*) tap_fail "key missing on the KMS: clear error" "$out" ;;
+esac
+if [ "$(e2e_event_count key.missing)" -ge 1 ] &&
+   grep '"event":"disk.open"' "$E2E_STATE/events.jsonl" | grep -q 'not found on provider'; then
+	tap_ok "key missing: events key.missing and disk.open error"
+else
+	tap_fail "key missing: events" "$(tail -n 3 "$E2E_STATE/events.jsonl")"
+fi
+
+# --- not a vmcrypt disk ---
+truncate -s 32M "$W/plain.img"
+out=$(ctl open "$W/plain.img" 2>&1)
+case "$out" in
+*"is not a vmcrypt disk"*) tap_ok "open of a non-LUKS file refused clearly" ;;
+*) tap_fail "open of a non-LUKS file refused clearly" "$out" ;;
+esac
+
+out=$(ctl list 2>&1)
+if [ "$(ctl list --json | grep -c '"name"')" = 0 ]; then
+	tap_ok "list is empty after close"
+else
+	tap_fail "list is empty after close" "$out"
+fi
+
+tap_done

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_netlink.c - the generic netlink family "vmcrypt" of dm-vmcrypt,
+ * through the agent's client (agent/lib/genl.c): ABI version, features,
+ * per-device stats equal to the I/O done, DEV_GET by name, events
+ * (created, key wiped, key set, I/O error, removed), and refusal of
+ * callers without CAP_NET_ADMIN.
+ */
+#include <linux/capability.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include <uapi/linux/vmcrypt.h>
+
+#include "kselftest_harness.h"
+#include "lib/genl.h"
+#include "test_target.h"
+
+#define DNAME "vmct_nl"
+#define ENAME "vmct_nl_err"
+#define DEV "/dev/mapper/" DNAME
+
+FIXTURE(nl) {
+	struct vmc_genl *g;
+	char desc[64];
+	key_serial_t key;
+	char table[256];
+};
+
+FIXTURE_SETUP(nl)
+{
+	ASSERT_EQ(0, vmc_load_module());
+	ASSERT_EQ(0, vmc_brd(16));
+	snprintf(self->desc, sizeof(self->desc), "vmct%d:nl", getpid());
+	self->key = vmc_add_key("logon", self->desc, NULL, 64);
+	ASSERT_GT(self->key, 0);
+	snprintf(self->table, sizeof(self->table),
+		 "0 8192 vmcrypt aes-xts-plain64 :64:logon:%s 16 /dev/ram0 32 1 sector_size:4096",
+		 self->desc);
+	ASSERT_EQ(0, vmc_genl_open(&self->g));
+}
+
+FIXTURE_TEARDOWN(nl)
+{
+	vmc_genl_close(self->g);
+	vmc_dm_remove(DNAME);
+	vmc_dm_remove(ENAME);
+	vmc_dm_remove(ENAME "_lower");
+	keyctl_invalidate(self->key);
+}
+
+TEST_F(nl, abi_version)
+{
+	struct vmc_features f;
+
+	ASSERT_EQ(0, vmc_genl_get_features(self->g, &f));
+	EXPECT_EQ(VMCRYPT_GENL_VERSION, f.family_version);
+	EXPECT_EQ(1, f.family_version);
+}
+
+TEST_F(nl, features)
+{
+	struct vmc_features f;
+
+	ASSERT_EQ(0, vmc_genl_get_features(self->g, &f));
+	EXPECT_EQ(1, f.version[0]);
+	EXPECT_EQ(0, f.version[1]);
+	EXPECT_EQ(0, f.version[2]);
+	ASSERT_EQ(1, f.n_ciphers);
+	EXPECT_STREQ("aes-xts-plain64", f.ciphers[0]);
+	ASSERT_EQ(3, f.n_options);
+	EXPECT_STREQ("sector_size", f.options[0]);
+	EXPECT_STREQ("iv_large_sectors", f.options[1]);
+	EXPECT_STREQ("allow_discards", f.options[2]);
+	ASSERT_EQ(2, f.n_key_sizes);
+	EXPECT_EQ(32, f.key_sizes[0]);
+	EXPECT_EQ(64, f.key_sizes[1]);
+}
+
+struct found {
+	const char *name;
+	struct vmc_dev_info d;
+	int n;
+};
+
+static int find_dev(const struct vmc_dev_info *d, void *arg)
+{
+	struct found *f = arg;
+
+	if (!strcmp(d->name, f->name)) {
+		f->d = *d;
+		f->n++;
+	}
+	return 0;
+}
+
+TEST_F(nl, stats_equal_io_done)
+{
+	static struct found fd_;
+	static struct vmc_dev_info d;
+	unsigned char *buf = vmc_buf(65536);
+	int fd, i;
+
+	ASSERT_TRUE(buf != NULL);
+	ASSERT_EQ(0, vmc_dm_create(DNAME, self->table));
+	fd = open(DEV, O_RDWR | O_DIRECT);
+	ASSERT_GE(fd, 0);
+	for (i = 0; i < 25; i++)
+		ASSERT_EQ(16384, pwrite(fd, buf, 16384, (off_t)i * 65536));
+	for (i = 0; i < 12; i++)
+		ASSERT_EQ(4096, pread(fd, buf, 4096, (off_t)i * 4096));
+	close(fd);
+
+	fd_.name = DNAME;
+	ASSERT_EQ(0, vmc_genl_dev_dump(self->g, find_dev, &fd_));
+	ASSERT_EQ(1, fd_.n);
+	EXPECT_STREQ(self->desc, fd_.d.key_desc);
+	EXPECT_EQ(64, fd_.d.key_size);
+	EXPECT_EQ(VMCRYPT_KEY_SET, fd_.d.key_state);
+	EXPECT_EQ(4096, fd_.d.sector_size);
+	EXPECT_EQ(16, fd_.d.iv_offset);
+	EXPECT_EQ(32, fd_.d.offset);
+	EXPECT_EQ(8192, fd_.d.length);
+	EXPECT_EQ(25, fd_.d.writes);
+	EXPECT_EQ(25 * 16384, fd_.d.write_bytes);
+	EXPECT_EQ(12, fd_.d.reads);
+	EXPECT_EQ(12 * 4096, fd_.d.read_bytes);
+	EXPECT_EQ(0, fd_.d.crypto_errors);
+	EXPECT_EQ(0, fd_.d.io_errors);
+	EXPECT_NE(0, fd_.d.driver[0]);
+
+	ASSERT_EQ(0, vmc_genl_dev_get(self->g, DNAME, &d));
+	EXPECT_STREQ(DNAME, d.name);
+	EXPECT_EQ(25, d.writes);
+	EXPECT_EQ(-ENODEV, vmc_genl_dev_get(self->g, "vmct-no-such-device", &d));
+	free(buf);
+}
+
+struct evlog {
+	struct vmc_event ev[32];
+	int n;
+};
+
+static int log_event(const struct vmc_event *e, void *arg)
+{
+	struct evlog *l = arg;
+
+	if (l->n < 32 && !strncmp(e->name, "vmct_nl", 7))
+		l->ev[l->n++] = *e;
+	return 0;
+}
+
+/* Collect events until @want of them arrived or 10 s passed. */
+static void collect(struct vmc_genl *g, struct evlog *l, int want)
+{
+	struct pollfd p = { .fd = vmc_genl_event_fd(g), .events = POLLIN };
+	time_t end = time(NULL) + 10;
+
+	while (l->n < want && time(NULL) < end) {
+		if (poll(&p, 1, 500) > 0)
+			vmc_genl_read_events(g, log_event, l);
+	}
+}
+
+TEST_F(nl, events)
+{
+	static struct evlog l;
+
+	ASSERT_EQ(0, vmc_genl_subscribe(self->g));
+	ASSERT_EQ(0, vmc_dm_create(DNAME, self->table));
+	ASSERT_EQ(0, vmc_sh("dmsetup suspend " DNAME));
+	ASSERT_EQ(0, vmc_sh("dmsetup message " DNAME " 0 key wipe"));
+	ASSERT_EQ(0, vmc_sh("dmsetup message " DNAME " 0 key set :64:logon:%s",
+			    self->desc));
+	ASSERT_EQ(0, vmc_sh("dmsetup resume " DNAME));
+	vmc_dm_remove(DNAME);
+	collect(self->g, &l, 4);
+	ASSERT_EQ(4, l.n);
+	EXPECT_EQ(VMCRYPT_EVENT_DEV_CREATED, l.ev[0].type);
+	EXPECT_EQ(VMCRYPT_EVENT_KEY_WIPED, l.ev[1].type);
+	EXPECT_EQ(VMCRYPT_EVENT_KEY_SET, l.ev[2].type);
+	EXPECT_EQ(VMCRYPT_EVENT_DEV_REMOVED, l.ev[3].type);
+	EXPECT_STREQ(DNAME, l.ev[0].name);
+	EXPECT_STREQ(DNAME, l.ev[3].name);
+	EXPECT_STREQ(self->desc, l.ev[2].key_desc);
+}
+
+/* A backing device that fails every I/O: errors counted and reported. */
+TEST_F(nl, io_error_event)
+{
+	static struct evlog l;
+	static struct vmc_dev_info d;
+	char table[256];
+	unsigned char *buf = vmc_buf(4096);
+	int fd, i, errors = 0;
+
+	ASSERT_TRUE(buf != NULL);
+	ASSERT_EQ(0, vmc_dm_create(ENAME "_lower", "0 8192 error"));
+	snprintf(table, sizeof(table),
+		 "0 8192 vmcrypt aes-xts-plain64 :64:logon:%s 0 /dev/mapper/" ENAME "_lower 0",
+		 self->desc);
+	ASSERT_EQ(0, vmc_dm_create(ENAME, table));
+	ASSERT_EQ(0, vmc_genl_subscribe(self->g));
+	fd = open("/dev/mapper/" ENAME, O_RDWR | O_DIRECT);
+	ASSERT_GE(fd, 0);
+	for (i = 0; i < 3; i++) {
+		errors += pread(fd, buf, 4096, 0) < 0;
+		errors += pwrite(fd, buf, 4096, 0) < 0;
+	}
+	close(fd);
+	EXPECT_EQ(6, errors);
+	collect(self->g, &l, 1);
+	ASSERT_GE(l.n, 1);
+	EXPECT_EQ(VMCRYPT_EVENT_IO_ERROR, l.ev[0].type);
+	EXPECT_STREQ(ENAME, l.ev[0].name);
+	EXPECT_GE(l.ev[0].errors, 1);
+	ASSERT_EQ(0, vmc_genl_dev_get(self->g, ENAME, &d));
+	EXPECT_EQ(6, d.io_errors);
+	EXPECT_EQ(0, d.reads);
+	EXPECT_EQ(0, d.writes);
+	free(buf);
+}
+
+/* In a child without CAP_NET_ADMIN, every request and the group are refused. */
+static int unprivileged(int setuid_nobody)
+{
+	struct vmc_features f;
+	struct vmc_dev_info *d = malloc(sizeof(*d));
+	struct vmc_genl *g;
+	int fails = 0;
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct c[2];
+
+	if (setuid_nobody) {
+		if (setgid(65534) || setuid(65534))
+			return 100;
+	} else {
+		/* root, but without CAP_NET_ADMIN (bit 12, in the first word) */
+		if (syscall(SYS_capget, &h, c))
+			return 101;
+		c[0].effective &= ~(1u << CAP_NET_ADMIN);
+		c[0].permitted &= ~(1u << CAP_NET_ADMIN);
+		c[0].inheritable &= ~(1u << CAP_NET_ADMIN);
+		if (syscall(SYS_capset, &h, c))
+			return 101;
+	}
+	if (vmc_genl_open(&g))
+		return 102;
+	fails += vmc_genl_get_features(g, &f) != -EPERM;
+	fails += vmc_genl_dev_get(g, DNAME, d) != -EPERM;
+	fails += vmc_genl_dev_dump(g, find_dev, &(struct found){ .name = DNAME }) != -EPERM;
+	fails += vmc_genl_subscribe(g) != -EPERM;
+	vmc_genl_close(g);
+	free(d);
+	return fails;
+}
+
+TEST_F(nl, unprivileged_refused)
+{
+	int mode, st;
+	pid_t pid;
+
+	ASSERT_EQ(0, vmc_dm_create(DNAME, self->table));
+	for (mode = 0; mode < 2; mode++) {
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0)
+			_exit(unprivileged(mode));
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFEXITED(st));
+		EXPECT_EQ(0, WEXITSTATUS(st)) {
+			TH_LOG("%s: %d requests not refused with EPERM (or setup code)",
+			       mode ? "setuid nobody" : "no CAP_NET_ADMIN",
+			       WEXITSTATUS(st));
+		}
+	}
+}
+
+TEST_HARNESS_MAIN
