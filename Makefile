@@ -3,6 +3,9 @@
 #   make            module (kernel/dm-vmcrypt.ko) and agent (build/bin/)
 #   make check      every test: host tests, short fuzz runs, VM suite
 #   make bench      fio benchmark in the VM (see Documentation/performance.rst)
+#   make install    module, DKMS source, binaries, systemd unit, man pages
+#                   (DESTDIR=, PREFIX=/usr; after `make`)
+#   make demo       the whole product in the VM, narrated (scripts/demo)
 #   make style      checkpatch on kernel/ and include/
 #   make sparse     sparse (C=2) on the module
 #
@@ -17,7 +20,7 @@ O ?= build
 SAN ?= 0
 export KVER KDIR O SAN
 
-.PHONY: all module agent check bench style sparse clean install kselftest-headers
+.PHONY: all module agent check bench style sparse clean install demo kselftest-headers
 
 all: module agent
 
@@ -63,3 +66,41 @@ check: module kselftest-headers
 bench:
 	-$(MAKE) module
 	scripts/bench
+
+# Install (DESTDIR for staging, PREFIX for the binaries' prefix). Installs
+# what `make` built and never rebuilds (so that it cannot replace an ASan
+# build in $(O)); see Documentation/admin-guide.rst.
+VERSION := 0.1
+PREFIX ?= /usr
+DESTDIR ?=
+SBINDIR := $(PREFIX)/sbin
+BINDIR := $(PREFIX)/bin
+MANDIR := $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DKMS_SRC := /usr/src/vmcrypt-$(VERSION)
+install:
+	@for f in kernel/dm-vmcrypt.ko $(O)/bin/vmcryptd $(O)/bin/vmcryptctl; do \
+		test -f $$f || { echo "install: $$f is missing: run make first" >&2; exit 1; }; done
+	install -D -m 0755 $(O)/bin/vmcryptd $(DESTDIR)$(SBINDIR)/vmcryptd
+	install -D -m 0755 $(O)/bin/vmcryptctl $(DESTDIR)$(BINDIR)/vmcryptctl
+	install -D -m 0644 kernel/dm-vmcrypt.ko $(DESTDIR)/lib/modules/$(KVER)/updates/dm-vmcrypt.ko
+	install -D -m 0644 dkms.conf $(DESTDIR)$(DKMS_SRC)/dkms.conf
+	install -D -m 0644 Kbuild $(DESTDIR)$(DKMS_SRC)/Kbuild
+	install -D -m 0644 -t $(DESTDIR)$(DKMS_SRC)/kernel kernel/Kbuild $(filter-out %.mod.c,$(wildcard kernel/*.c)) kernel/*.h
+	install -D -m 0644 include/uapi/linux/vmcrypt.h $(DESTDIR)$(DKMS_SRC)/include/uapi/linux/vmcrypt.h
+	install -D -m 0644 systemd/vmcryptd.service $(DESTDIR)$(UNITDIR)/vmcryptd.service
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/lib/modules-load.d
+	echo dm-vmcrypt >$(DESTDIR)$(PREFIX)/lib/modules-load.d/vmcrypt.conf
+	install -d -m 0755 $(DESTDIR)/etc/vmcrypt
+	$(if $(wildcard etc/vmcryptd.conf.example),install -m 0644 etc/vmcryptd.conf.example $(DESTDIR)/etc/vmcrypt/vmcryptd.conf.example)
+	install -D -m 0644 man/vmcryptd.8 $(DESTDIR)$(MANDIR)/man8/vmcryptd.8
+	install -D -m 0644 man/vmcryptctl.8 $(DESTDIR)$(MANDIR)/man8/vmcryptctl.8
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/doc/vmcrypt
+	install -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/vmcrypt Documentation/*.rst
+	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER) && systemctl daemon-reload 2>/dev/null; \
+		echo "installed; enable with: systemctl enable --now vmcryptd"; fi
+
+# The product in the VM, narrated: format, open, write, restart with the
+# KMS down, open from the TPM, read back.
+demo: module agent
+	scripts/demo

@@ -48,7 +48,9 @@
  * - Threads: each struct kmip_conn has an internal mutex; operations on
  *   one connection are serialised (KMIP servers such as PyKMIP's handle
  *   one request at a time per connection anyway). Use one connection per
- *   server per thread for parallelism.
+ *   server per thread for parallelism. kmip_conn_free() must not run
+ *   concurrently with an operation on the same connection.
+ * - SIGPIPE: never raised by the library (blocked around socket writes).
  * - The connection is opened lazily by the first operation, kept open and
  *   reused; after any transport error it is closed and the next operation
  *   reconnects. A kept-alive connection that turns out to have been closed
@@ -197,8 +199,12 @@ int kmip_query(struct kmip_conn *c, struct kmip_query_info *out,
 /*
  * Create an AES-256 symmetric key named @name (NULL: no Name) with
  * Cryptographic Usage Mask @usage_mask (0: Encrypt|Decrypt), plus the
- * extra attributes @attrs[0..nattrs). On success *uid is the new key's
- * Unique Identifier (free() it). The key is Pre-Active: see kmip_activate.
+ * extra attributes @attrs[0..nattrs). Application Specific Information
+ * instances are sent with Attribute Index 0, 1, ... in order (PyKMIP
+ * requires it; their @index is ignored here). On success *uid is the new
+ * key's Unique Identifier (free() it). The key is Pre-Active: see
+ * kmip_activate. PyKMIP refuses KMIP_ATTR_TEXT "x-..." attributes with
+ * -EINVAL (Invalid Field); send them as KMIP_ATTR_ASI instead.
  */
 int kmip_create_aes256(struct kmip_conn *c, const char *name,
 		       uint32_t usage_mask, const struct kmip_attr *attrs,
@@ -241,7 +247,10 @@ int kmip_revoke(struct kmip_conn *c, const char *uid,
 int kmip_destroy(struct kmip_conn *c, const char *uid,
 		 struct kmip_result *res);
 
-/* Add one attribute instance to @uid (not all servers implement this). */
+/*
+ * Add one attribute instance to @uid. PyKMIP 0.10 does not implement Add
+ * Attribute: it answers Invalid Message (-EINVAL).
+ */
 int kmip_add_attribute(struct kmip_conn *c, const char *uid,
 		       const struct kmip_attr *a, struct kmip_result *res);
 

@@ -452,6 +452,13 @@ static int ev_valid(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+static int no_seq_check(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
 int vmc_genl_read_events(struct vmc_genl *g,
 			 int (*cb)(const struct vmc_event *e, void *arg),
 			 void *arg)
@@ -471,6 +478,8 @@ int vmc_genl_read_events(struct vmc_genl *g,
 		return -ENOMEM;
 	}
 	nl_cb_set(ncb, NL_CB_VALID, NL_CB_CUSTOM, ev_valid, &c);
+	/* multicast messages carry no sequence number of ours */
+	nl_cb_set(ncb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
 	/* non-blocking: a report of 0 messages means the queue is empty */
 	for (;;) {
 		r = nl_recvmsgs_report(g->ev, ncb);

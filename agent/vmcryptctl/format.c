@@ -27,7 +27,11 @@ int ctl_disk_path(const char *arg, char *out, size_t len, int may_be_new)
 {
 	char dir[PATH_MAX], base[PATH_MAX], rdir[PATH_MAX];
 
-	if (realpath(arg, out ? out : rdir) && out)
+	if (realpath(arg, out))
+		return 0;
+	/* A directory we may not search: the daemon (root) resolves it. */
+	if (errno == EACCES && arg[0] == '/' &&
+	    (size_t)snprintf(out, len, "%s", arg) < len)
 		return 0;
 	if (errno != ENOENT || !may_be_new)
 		return -errno;

@@ -144,10 +144,7 @@ typedef int (*kop_fn)(struct kmip_conn *c, void *ctx, struct kmip_result *res);
 
 static void res_text(int r, const struct kmip_result *res, char *buf, size_t len)
 {
-	if (res->message[0])
-		snprintf(buf, len, "%s", res->message);
-	else
-		snprintf(buf, len, "%s", strerror(-r));
+	copy_str(buf, len, res->message[0] ? res->message : strerror(-r));
 }
 
 /*
@@ -163,7 +160,7 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 	struct kprov *k = p->priv;
 	int retry_after = DAEMON_CFG_INT(d, kmip_retry_after_s);
 	size_t order[KMIP_MAX_SERVERS], n = 0, i;
-	char why[KMIP_MAX_SERVERS][200];
+	char why[KMIP_MAX_SERVERS][sizeof(((struct kmip_result *)0)->message)];
 	int failed[KMIP_MAX_SERVERS];
 	size_t nfailed = 0;
 	time_t now = mono_now();

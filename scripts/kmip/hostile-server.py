@@ -3,6 +3,7 @@
 # purpose, for the client's robustness tests (tests/unit/test_kmip_hostile.c).
 #
 #   hostile-server.py --mode MODE --dir CERTDIR [--cert NAME] [--port-file F]
+#                     [--from-start] [--parent PID]
 #
 # It listens on a free loopback port (written to --port-file, or printed),
 # does TLS with CERTDIR/NAME.crt/.key (default "server"), requires a client
@@ -162,6 +163,20 @@ def serve(conn, mode, from_start):
             pass
 
 
+def exit_with_parent(parent):
+    """Never outlive the test that started us (even if it was killed)."""
+    while True:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass
+        if os.getppid() != parent:
+            os._exit(0)
+        time.sleep(0.5)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", required=True)
@@ -169,7 +184,11 @@ def main():
     ap.add_argument("--cert", default="server")
     ap.add_argument("--port-file")
     ap.add_argument("--from-start", action="store_true")
+    ap.add_argument("--parent", type=int, default=os.getppid(),
+                    help="exit when this process is gone")
     a = ap.parse_args()
+    threading.Thread(target=exit_with_parent, args=(a.parent,),
+                     daemon=True).start()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2

@@ -11,7 +11,7 @@
 #   tests/bench/guest-bench.sh OUTDIR
 #
 # VMCRYPT_BENCH_ROUNDS (3), VMCRYPT_BENCH_RUNTIME (5 s), VMCRYPT_BENCH_RAMP
-# (2 s), VMCRYPT_BENCH_SIZE_MB (256), VMCRYPT_BENCH_TCRYPT_RUNS (7).
+# (2 s), VMCRYPT_BENCH_SIZE_MB (256), VMCRYPT_BENCH_TCRYPT_RUNS (15).
 set -euo pipefail
 
 out=$1
@@ -19,7 +19,7 @@ rounds=${VMCRYPT_BENCH_ROUNDS:-3}
 runtime=${VMCRYPT_BENCH_RUNTIME:-5}
 ramp=${VMCRYPT_BENCH_RAMP:-2}
 size_mb=${VMCRYPT_BENCH_SIZE_MB:-256}
-tcrypt_runs=${VMCRYPT_BENCH_TCRYPT_RUNS:-7}
+tcrypt_runs=${VMCRYPT_BENCH_TCRYPT_RUNS:-15}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
 rm -f "$out"/*.json "$out"/tcrypt.txt "$out"/meta.txt

@@ -92,18 +92,36 @@ BEGIN { n = 0; pass = 0; fail = 0; skip = 0; plan = -1; skipall = ""; last = "" 
 END { printf "%d %d %d %d %d\t%s\n", n, pass, fail, skip, plan, skipall > sumf }
 '
 
+# mawk (Debian's awk) reads pipes in big blocks unless -W interactive: the
+# results would only show up at the end.
+_runner_awk_cmd=(awk)
+awk -W version 2>&1 | grep -q mawk && _runner_awk_cmd=(awk -W interactive)
+
 runner_program() {
 	local name=$1 tmo=$2
 	shift 2
-	local rcf=$RUNNER_TMP/rc sumf=$RUNNER_TMP/sum t0 t1
+	local rcf=$RUNNER_TMP/rc sumf=$RUNNER_TMP/sum outf=$RUNNER_TMP/out t0 t1 tpid
 	rm -f "$rcf" "$sumf"
+	: >"$outf"
 	echo "# ---- $name"
 	t0=$(date +%s)
-	{
-		timeout -k 10 "$tmo" "$@" </dev/null 2>&1
-		echo $? >"$rcf"
-	} | awk -v prog="$name" -v base="$RUNNER_N" -v sumf="$sumf" \
+	# Output goes to a file that tail follows until the program is gone, so
+	# that a daemon it leaves behind holding stdout cannot stall the run.
+	timeout -k 10 "$tmo" "$@" </dev/null >"$outf" 2>&1 &
+	tpid=$!
+	tail -n +1 -s 0.2 -f --pid="$tpid" "$outf" |
+		"${_runner_awk_cmd[@]}" -v prog="$name" -v base="$RUNNER_N" -v sumf="$sumf" \
 		-v skipf="$RUNNER_TMP/skips" "$_runner_awk"
+	wait "$tpid"
+	echo $? >"$rcf"
+	# timeout made the program a process group of its own: end what it
+	# left running.
+	if kill -0 -- "-$tpid" 2>/dev/null; then
+		echo "# $name: left processes behind; terminating its process group"
+		kill -TERM -- "-$tpid" 2>/dev/null
+		sleep 1
+		kill -KILL -- "-$tpid" 2>/dev/null
+	fi
 	t1=$(date +%s)
 	local rc counts cases pass fail skip plan skipall
 	rc=$(cat "$rcf" 2>/dev/null || echo 255)

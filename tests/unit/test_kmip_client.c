@@ -27,6 +27,7 @@
 #include "kmip/ops.h"
 #include "kmip/tags.h"
 #include "kmip/tls.h"
+#include "test_kmip_common.h"
 
 static char srv_dir[200];
 static char srv_host[64], srv_ca[512], srv_cert[512], srv_key[512];
@@ -73,7 +74,7 @@ static int load_env(const char *path)
 __attribute__((constructor)) static void server_start(void)
 {
 	const char *env = getenv("KMIP_ENV"), *src = getenv("VMCRYPT_SRCDIR");
-	char cmd[1024], path[512];
+	char cmd[2600], path[512];
 
 	if (env && *env) {
 		if (load_env(env) < 0)
@@ -100,13 +101,26 @@ __attribute__((constructor)) static void server_start(void)
 		snprintf(srv_error, sizeof(srv_error), "mkdtemp failed");
 		return;
 	}
+	srv_owner = getpid();
+	/*
+	 * The server lives in its own session: if this program is killed
+	 * (timeout), even while the server is still starting, a watchdog
+	 * stops it once we are gone (waiting up to 90 s for env to appear).
+	 */
+	snprintf(cmd, sizeof(cmd), "setsid sh -c 'while kill -0 %d "
+		 "2>/dev/null; do sleep 1; done; i=0; while [ -d %s ] && "
+		 "[ ! -f %s/env ] && [ $i -lt 90 ]; do sleep 1; i=$((i+1)); "
+		 "done; [ -d %s ] || exit 0; %.400s stop %s; rm -rf %s' "
+		 ">/dev/null 2>&1 </dev/null &", (int)srv_owner, srv_dir,
+		 srv_dir, srv_dir, srv_script, srv_dir, srv_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# cannot start the server watchdog\n");
 	snprintf(cmd, sizeof(cmd), "%.500s start %s >&2", srv_script, srv_dir);
 	if (system(cmd) != 0) {
 		snprintf(srv_error, sizeof(srv_error),
 			 "kmip-test-server start failed");
 		return;
 	}
-	srv_owner = getpid();
 	snprintf(path, sizeof(path), "%s/env", srv_dir);
 	if (load_env(path) < 0)
 		snprintf(srv_error, sizeof(srv_error), "bad %s", path);
@@ -205,6 +219,7 @@ FIXTURE_SETUP(srv)
 FIXTURE_TEARDOWN(srv)
 {
 	kmip_conn_free(self->c);
+	EXPECT_EQ(0, kmip_leak_check());
 }
 
 TEST_F_TIMEOUT(srv, discover_versions, 120)

@@ -23,6 +23,7 @@
 #include "kselftest_harness.h"
 #include "kmip/kmip.h"
 #include "kmip/tls.h"
+#include "test_kmip_common.h"
 
 #define IO_MS 1500
 #define CONNECT_MS 1500
@@ -106,7 +107,7 @@ static int wait_port(const char *path, unsigned int *port)
 
 FIXTURE_SETUP(hostile)
 {
-	char script[600], portfile[300], dir[300];
+	char script[600], portfile[300], dir[300], parent[16];
 	struct kmip_tls_config cfg = { 0 };
 	char ca[300], cert[300], key[300];
 
@@ -120,6 +121,7 @@ FIXTURE_SETUP(hostile)
 	snprintf(portfile, sizeof(portfile), "%s/port-%s-%d", cert_dir,
 		 variant->mode, (int)getpid());
 	snprintf(dir, sizeof(dir), "%s", cert_dir);
+	snprintf(parent, sizeof(parent), "%d", (int)getpid());
 	self->pid = fork();
 	ASSERT_GE(self->pid, 0);
 	if (self->pid == 0) {
@@ -131,7 +133,8 @@ FIXTURE_SETUP(hostile)
 		execl("/usr/bin/python3", "python3", script, "--mode",
 		      variant->mode, "--dir", dir, "--cert",
 		      variant->cert ? variant->cert : "server", "--port-file",
-		      portfile, variant->from_start ? "--from-start" : NULL,
+		      portfile, "--parent", parent,
+		      variant->from_start ? "--from-start" : NULL,
 		      (char *)NULL);
 		_exit(127);
 	}
@@ -160,6 +163,7 @@ FIXTURE_TEARDOWN(hostile)
 		kill(-self->pid, SIGKILL);
 		waitpid(self->pid, NULL, 0);
 	}
+	EXPECT_EQ(0, kmip_leak_check());
 }
 
 FIXTURE_VARIANT_ADD(hostile, valid) { .mode = "valid" };

@@ -48,6 +48,7 @@ FIXTURE_TEARDOWN(capture)
 	if (self->buf)
 		msg_response_free(&self->resp);
 	free(self->buf);
+	EXPECT_EQ(0, kmip_leak_check());
 }
 
 FIXTURE_VARIANT_ADD(capture, create12) { "kmip12_01_create_aes256.resp", OP_CREATE };

@@ -163,6 +163,7 @@ next:
 	/* The set holds 3 versions x 12 operations, requests + responses. */
 	EXPECT_GE(files, 70);
 	EXPECT_EQ(0, failures);
+	EXPECT_EQ(0, kmip_leak_check());
 }
 
 /* Our request builders produce exactly PyKMIP's requests. */

@@ -15,8 +15,10 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
 . tests/vm/e2e/lib.sh
+[ -n "${VMCRYPT_E2E_TRACE:-}" ] && { PS4='+ ${SECONDS}s '; set -x; }
 
 W=$(mktemp -d /tmp/e2e_disk.XXXXXX)
+chmod 755 "$W"	# the viewer user must reach the image path
 IMG=$W/disk.img
 IMG2=$W/disk2.img
 UUID=6f1c2a9e-3d4b-4c5d-9e8f-0a1b2c3d4e5f
@@ -24,6 +26,10 @@ NAME=e2e-web
 E2E_DLOG=$W/vmcryptd.log
 
 cleanup() {
+	if [ "$TAP_FAILED" -gt 0 ] && [ -f "$E2E_DLOG" ]; then
+		tap_diag "vmcryptd log (tail):"
+		tail -n 15 "$E2E_DLOG" | sed 's/^/#   /'
+	fi
 	[ -n "${FIO_PID:-}" ] && kill "$FIO_PID" 2>/dev/null
 	for n in $NAME recov; do
 		dmsetup resume "$n" >/dev/null 2>&1
@@ -119,7 +125,7 @@ fi
 
 # --- roles: a viewer may list, not open ---
 lst=$(setpriv --reuid=e2eviewer --regid=vmcv --init-groups "$E2E_BIN/vmcryptctl" --socket "$E2E_SOCK" list 2>&1)
-op=$(setpriv --reuid=e2eviewer --regid=vmcv --init-groups "$E2E_BIN/vmcryptctl" --socket "$E2E_SOCK" open "$IMG2" 2>&1)
+op=$(setpriv --reuid=e2eviewer --regid=vmcv --init-groups "$E2E_BIN/vmcryptctl" --socket "$E2E_SOCK" open "$IMG" 2>&1)
 case "$lst|$op" in
 *"$NAME"*"|"*"permission denied"*"needs role operator"*"viewer"*) tap_ok "roles: viewer lists, cannot open" ;;
 *) tap_fail "roles: viewer lists, cannot open" "list: $lst / open: $op" ;;

@@ -26,7 +26,7 @@ ko=${VMCRYPT_KO:-kernel/dm-vmcrypt.ko}
 [ -f "$ko" ] || tap_skip_all "$ko not built (make module)"
 
 modprobe -q dm-mod
-[ -e /dev/ram0 ] || modprobe brd rd_nr=1 rd_size=16384
+[ -e /dev/ram0 ] || modprobe brd rd_nr=1 rd_size=65536
 
 # not loaded: exit 1 and a one-line reason
 if [ -d /sys/module/dm_vmcrypt ] && ! rmmod dm_vmcrypt 2>/dev/null; then

@@ -169,11 +169,11 @@ TEST_F(nl, events)
 
 	ASSERT_EQ(0, vmc_genl_subscribe(self->g));
 	ASSERT_EQ(0, vmc_dm_create(DNAME, self->table));
-	ASSERT_EQ(0, vmc_sh("dmsetup suspend " DNAME));
-	ASSERT_EQ(0, vmc_sh("dmsetup message " DNAME " 0 key wipe"));
-	ASSERT_EQ(0, vmc_sh("dmsetup message " DNAME " 0 key set :64:logon:%s",
+	ASSERT_EQ(0, vmc_dm_suspend(DNAME));
+	ASSERT_EQ(0, vmc_dm_messagef(DNAME, "key wipe"));
+	ASSERT_EQ(0, vmc_dm_messagef(DNAME, "key set :64:logon:%s",
 			    self->desc));
-	ASSERT_EQ(0, vmc_sh("dmsetup resume " DNAME));
+	ASSERT_EQ(0, vmc_dm_resume(DNAME));
 	vmc_dm_remove(DNAME);
 	collect(self->g, &l, 4);
 	ASSERT_EQ(4, l.n);

@@ -81,7 +81,7 @@ TEST_F(fio, verify_crc32c)
 			    " --group_reporting --output-format=terse"
 			    " --minimal > /tmp/vmct-fio.out 2>&1 ||"
 			    " { cat /tmp/vmct-fio.out; exit 1; }"));
-	ASSERT_EQ(0, vmc_sh_out(out, sizeof(out), "dmsetup status " DNAME));
+	ASSERT_EQ(0, vmc_dm_status(DNAME, out, sizeof(out)));
 	ASSERT_EQ(7, sscanf(out, "%*s %*s %*s %15s %llu %llu %llu %llu %llu %llu",
 			    state, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]));
 	TH_LOG("status: %s", out);

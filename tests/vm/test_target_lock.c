@@ -53,7 +53,7 @@ FIXTURE_SETUP(lock)
 
 FIXTURE_TEARDOWN(lock)
 {
-	vmc_sh("dmsetup resume " DNAME " >/dev/null 2>&1");
+	vmc_dm_resume(DNAME);
 	vmc_dm_remove(DNAME);
 	keyctl_invalidate(self->k);
 	keyctl_invalidate(self->k2);
@@ -67,7 +67,7 @@ static const char *key_state(FIXTURE_DATA(lock) *self)
 	static char st[32];
 
 	self->status[0] = '\0';
-	vmc_sh_out(self->status, sizeof(self->status), "dmsetup status " DNAME);
+	vmc_dm_status(DNAME, self->status, sizeof(self->status));
 	/* "0 16384 vmcrypt <state> ..." */
 	if (sscanf(self->status, "%*s %*s %*s %31s", st) != 1)
 		return "?";
@@ -78,19 +78,19 @@ TEST_F(lock, messages_refused_while_live)
 {
 	int kmsg = vmc_kmsg_open();
 
-	EXPECT_NE(0, vmc_sh("dmsetup message " DNAME " 0 key wipe 2>/dev/null"));
+	EXPECT_NE(0, vmc_dm_messagef(DNAME, "key wipe"));
 	EXPECT_EQ(1, vmc_kmsg_find(kmsg, "key messages are accepted only while suspended"));
-	EXPECT_NE(0, vmc_sh("dmsetup message " DNAME " 0 key set :64:logon:%s 2>/dev/null",
+	EXPECT_NE(0, vmc_dm_messagef(DNAME, "key set :64:logon:%s",
 			    self->desc));
 	EXPECT_STREQ("set", key_state(self));
 	/* unknown messages are refused even when suspended */
-	ASSERT_EQ(0, vmc_sh("dmsetup suspend " DNAME));
-	EXPECT_NE(0, vmc_sh("dmsetup message " DNAME " 0 key frobnicate 2>/dev/null"));
-	EXPECT_NE(0, vmc_sh("dmsetup message " DNAME " 0 key 2>/dev/null"));
-	EXPECT_NE(0, vmc_sh("dmsetup message " DNAME " 0 key wipe now 2>/dev/null"));
+	ASSERT_EQ(0, vmc_dm_suspend(DNAME));
+	EXPECT_NE(0, vmc_dm_messagef(DNAME, "key frobnicate"));
+	EXPECT_NE(0, vmc_dm_messagef(DNAME, "key"));
+	EXPECT_NE(0, vmc_dm_messagef(DNAME, "key wipe now"));
 	EXPECT_EQ(1, vmc_kmsg_find(kmsg, "unrecognised message"));
 	EXPECT_STREQ("set", key_state(self));
-	ASSERT_EQ(0, vmc_sh("dmsetup resume " DNAME));
+	ASSERT_EQ(0, vmc_dm_resume(DNAME));
 	ASSERT_EQ(0, vmc_pio(DEV, 0, self->buf, IOLEN, 0));
 	EXPECT_EQ(0, memcmp(self->buf, self->data, IOLEN));
 	close(kmsg);
@@ -102,12 +102,12 @@ TEST_F(lock, locked_cycle)
 	int st, fd, i;
 	pid_t pid;
 
-	ASSERT_EQ(0, vmc_sh("dmsetup suspend " DNAME));
-	ASSERT_EQ(0, vmc_sh("dmsetup message " DNAME " 0 key wipe"));
+	ASSERT_EQ(0, vmc_dm_suspend(DNAME));
+	ASSERT_EQ(0, vmc_dm_messagef(DNAME, "key wipe"));
 	EXPECT_STREQ("wiped", key_state(self));
 
 	/* no resume without a key */
-	EXPECT_NE(0, vmc_sh("dmsetup resume " DNAME " 2>/dev/null"));
+	EXPECT_NE(0, vmc_dm_resume(DNAME));
 	EXPECT_EQ(1, vmc_kmsg_find(kmsg, "cannot resume: no key"));
 
 	/* I/O submitted now is held by dm core */
@@ -127,24 +127,24 @@ TEST_F(lock, locked_cycle)
 	}
 
 	/* bad "key set" arguments change nothing */
-	EXPECT_NE(0, vmc_sh("dmsetup message " DNAME " 0 key set :32:logon:%s 2>/dev/null",
+	EXPECT_NE(0, vmc_dm_messagef(DNAME, "key set :32:logon:%s",
 			    self->desc32));
 	EXPECT_EQ(1, vmc_kmsg_find(kmsg, "The key size cannot be changed"));
-	EXPECT_NE(0, vmc_sh("dmsetup message " DNAME " 0 key set :64:logon:%s:missing 2>/dev/null",
+	EXPECT_NE(0, vmc_dm_messagef(DNAME, "key set :64:logon:%s:missing",
 			    self->prefix));
 	EXPECT_EQ(1, vmc_kmsg_find(kmsg, "Key not found in the logon keyring"));
-	EXPECT_NE(0, vmc_sh("dmsetup message " DNAME " 0 key set :64:user:%s 2>/dev/null",
+	EXPECT_NE(0, vmc_dm_messagef(DNAME, "key set :64:user:%s",
 			    self->desc));
-	EXPECT_NE(0, vmc_sh("dmsetup message " DNAME " 0 key set 00112233 2>/dev/null"));
+	EXPECT_NE(0, vmc_dm_messagef(DNAME, "key set 00112233"));
 	EXPECT_STREQ("wiped", key_state(self));
-	EXPECT_NE(0, vmc_sh("dmsetup resume " DNAME " 2>/dev/null"));
+	EXPECT_NE(0, vmc_dm_resume(DNAME));
 	EXPECT_EQ(0, waitpid(pid, &st, WNOHANG));
 
 	/* the right key: the held read completes with the right data */
-	ASSERT_EQ(0, vmc_sh("dmsetup message " DNAME " 0 key set :64:logon:%s",
+	ASSERT_EQ(0, vmc_dm_messagef(DNAME, "key set :64:logon:%s",
 			    self->desc));
 	EXPECT_STREQ("set", key_state(self));
-	ASSERT_EQ(0, vmc_sh("dmsetup resume " DNAME));
+	ASSERT_EQ(0, vmc_dm_resume(DNAME));
 	for (i = 0; i < 300 && waitpid(pid, &st, WNOHANG) == 0; i++)
 		usleep(100 * 1000);
 	if (i == 300) {
@@ -162,21 +162,21 @@ TEST_F(lock, other_key_reads_other_data)
 	char out[512], devno[32];
 
 	/* another 64-byte key: the same sectors decrypt to something else */
-	ASSERT_EQ(0, vmc_sh("dmsetup suspend " DNAME));
-	ASSERT_EQ(0, vmc_sh("dmsetup message " DNAME " 0 key set :64:logon:%s",
+	ASSERT_EQ(0, vmc_dm_suspend(DNAME));
+	ASSERT_EQ(0, vmc_dm_messagef(DNAME, "key set :64:logon:%s",
 			    self->desc2));
-	ASSERT_EQ(0, vmc_sh("dmsetup resume " DNAME));
+	ASSERT_EQ(0, vmc_dm_resume(DNAME));
 	ASSERT_EQ(0, vmc_devno("/dev/ram0", devno, sizeof(devno)));
-	ASSERT_EQ(0, vmc_sh_out(out, sizeof(out), "dmsetup table " DNAME));
+	ASSERT_EQ(0, vmc_dm_table(DNAME, out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, self->desc2));
 	ASSERT_EQ(0, vmc_pio(DEV, 0, self->buf, IOLEN, 0));
 	EXPECT_NE(0, memcmp(self->buf, self->data, IOLEN));
 
 	/* and back */
-	ASSERT_EQ(0, vmc_sh("dmsetup suspend " DNAME));
-	ASSERT_EQ(0, vmc_sh("dmsetup message " DNAME " 0 key set :64:logon:%s",
+	ASSERT_EQ(0, vmc_dm_suspend(DNAME));
+	ASSERT_EQ(0, vmc_dm_messagef(DNAME, "key set :64:logon:%s",
 			    self->desc));
-	ASSERT_EQ(0, vmc_sh("dmsetup resume " DNAME));
+	ASSERT_EQ(0, vmc_dm_resume(DNAME));
 	ASSERT_EQ(0, vmc_pio(DEV, 0, self->buf, IOLEN, 0));
 	EXPECT_EQ(0, memcmp(self->buf, self->data, IOLEN));
 }
@@ -197,10 +197,10 @@ TEST_F(lock, no_key_bytes_shown)
 	keyctl_invalidate(self->k2);
 	self->k2 = vmc_add_key("logon", self->desc2, key, 64);
 	ASSERT_GT(self->k2, 0);
-	ASSERT_EQ(0, vmc_sh("dmsetup suspend " DNAME));
-	ASSERT_EQ(0, vmc_sh("dmsetup message " DNAME " 0 key set :64:logon:%s",
+	ASSERT_EQ(0, vmc_dm_suspend(DNAME));
+	ASSERT_EQ(0, vmc_dm_messagef(DNAME, "key set :64:logon:%s",
 			    self->desc2));
-	ASSERT_EQ(0, vmc_sh("dmsetup resume " DNAME));
+	ASSERT_EQ(0, vmc_dm_resume(DNAME));
 	ASSERT_EQ(0, vmc_sh_out(out, sizeof(out),
 				"(dmsetup table %s; dmsetup status %s; dmsetup table --showkeys %s) | tr -d '\\n'",
 				DNAME, DNAME, DNAME));
@@ -209,21 +209,45 @@ TEST_F(lock, no_key_bytes_shown)
 	EXPECT_EQ(NULL, strstr(out, hex));
 }
 
+static int discard(const char *dev, uint64_t off, uint64_t len)
+{
+	uint64_t range[2] = { off, len };
+	int fd = open(dev, O_RDWR), r;
+
+	if (fd < 0)
+		return -errno;
+	r = ioctl(fd, BLKDISCARD, range) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+/* Discards pass only with allow_discards (on a loop device: brd takes none). */
 TEST_F(lock, discards)
 {
-	char table[256];
+	char table[256], loop[64];
+	const char *opts[] = { " 1 sector_size:4096", " 2 sector_size:4096 allow_discards" };
+	int i;
 
-	/* without allow_discards the device does not take discards */
-	EXPECT_NE(0, vmc_sh("blkdiscard -o 0 -l 65536 " DEV " 2>/dev/null"));
+	ASSERT_EQ(0, vmc_loop_create(16, loop, sizeof(loop)));
+	for (i = 0; i < 2; i++) {
+		vmc_dm_remove(DNAME);
+		snprintf(table, sizeof(table),
+			 "0 16384 vmcrypt aes-xts-plain64 :64:logon:%s 0 %s 0%s",
+			 self->desc, loop, opts[i]);
+		ASSERT_EQ(0, vmc_dm_create(DNAME, table));
+		ASSERT_EQ(0, vmc_pio(DEV, 1, self->data, IOLEN, 0));
+		if (i == 0) {
+			EXPECT_NE(0, discard(DEV, 0, 65536));
+			continue;
+		}
+		EXPECT_EQ(0, discard(DEV, 0, 65536));
+		/* the rest of the data is intact */
+		ASSERT_EQ(0, vmc_pio(DEV, 0, self->buf, IOLEN, 0));
+		EXPECT_EQ(0, memcmp(self->buf + 65536, self->data + 65536,
+				    IOLEN - 65536));
+	}
 	vmc_dm_remove(DNAME);
-	snprintf(table, sizeof(table),
-		 "0 16384 vmcrypt aes-xts-plain64 :64:logon:%s 0 /dev/ram0 0 2 sector_size:4096 allow_discards",
-		 self->desc);
-	ASSERT_EQ(0, vmc_dm_create(DNAME, table));
-	EXPECT_EQ(0, vmc_sh("blkdiscard -o 0 -l 65536 " DEV));
-	/* the rest of the data is intact */
-	ASSERT_EQ(0, vmc_pio(DEV, 0, self->buf, IOLEN, 0));
-	EXPECT_EQ(0, memcmp(self->buf + 65536, self->data + 65536, IOLEN - 65536));
+	vmc_loop_remove(loop);
 }
 
 /* INFO status counts requests and bytes of completed I/O. */
@@ -234,8 +258,10 @@ TEST_F(lock, status_counters)
 	int fd, i;
 
 	vmc_dm_remove(DNAME);
-	ASSERT_EQ(0, vmc_sh("dmsetup create " DNAME " --table '0 16384 vmcrypt aes-xts-plain64 :64:logon:%s 0 /dev/ram0 0'",
-			    self->desc));
+	snprintf(self->status, sizeof(self->status),
+		 "0 16384 vmcrypt aes-xts-plain64 :64:logon:%s 0 /dev/ram0 0",
+		 self->desc);
+	ASSERT_EQ(0, vmc_dm_create(DNAME, self->status));
 	fd = open(DEV, O_RDWR | O_DIRECT);
 	ASSERT_GE(fd, 0);
 	for (i = 0; i < 10; i++)

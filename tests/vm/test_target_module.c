@@ -44,7 +44,7 @@ FIXTURE_TEARDOWN(module)
 TEST_F(module, rmmod_refused_while_device_exists)
 {
 	ASSERT_EQ(0, vmc_dm_create(DNAME, self->table));
-	EXPECT_NE(0, vmc_sh("rmmod dm_vmcrypt 2>/dev/null"));
+	EXPECT_NE(0, vmc_unload_module());
 	EXPECT_TRUE(vmc_module_loaded());
 	/* and the device still works */
 	ASSERT_EQ(0, vmc_fill_random(self->w, 65536));
@@ -52,7 +52,7 @@ TEST_F(module, rmmod_refused_while_device_exists)
 	ASSERT_EQ(0, vmc_pio("/dev/mapper/" DNAME, 0, self->r, 65536, 0));
 	EXPECT_EQ(0, memcmp(self->w, self->r, 65536));
 	vmc_dm_remove(DNAME);
-	EXPECT_EQ(0, vmc_sh("rmmod dm_vmcrypt"));
+	EXPECT_EQ(0, vmc_unload_module());
 	EXPECT_FALSE(vmc_module_loaded());
 }
 
@@ -62,7 +62,7 @@ TEST_F(module, load_unload_cycles)
 
 	for (i = 0; i < 20; i++) {
 		if (vmc_module_loaded())
-			ASSERT_EQ(0, vmc_sh("rmmod dm_vmcrypt"));
+			ASSERT_EQ(0, vmc_unload_module());
 		ASSERT_EQ(0, vmc_load_module());
 		ASSERT_EQ(0, vmc_dm_create(DNAME, self->table)) {
 			TH_LOG("cycle %d: create failed", i);
@@ -75,7 +75,7 @@ TEST_F(module, load_unload_cycles)
 		ASSERT_EQ(0, memcmp(self->w, self->r, 65536));
 		vmc_dm_remove(DNAME);
 		ASSERT_FALSE(vmc_dm_exists(DNAME));
-		ASSERT_EQ(0, vmc_sh("rmmod dm_vmcrypt"));
+		ASSERT_EQ(0, vmc_unload_module());
 		ASSERT_FALSE(vmc_module_loaded());
 	}
 }

@@ -213,9 +213,9 @@ TEST_F(good_table, table_reemitted_exactly)
 		snprintf(in, sizeof(in), "0 8192 vmcrypt " C " :64:logon:@:k64 4096 %s 8192%s",
 			 self->devno, opts[i]);
 		expand(expect, sizeof(expect), in, self->keys.prefix);
-		ASSERT_EQ(0, vmc_sh_out(out, sizeof(out), "dmsetup table %s", DNAME));
+		ASSERT_EQ(0, vmc_dm_table(DNAME, out, sizeof(out)));
 		EXPECT_STREQ(expect, out);
-		ASSERT_EQ(0, vmc_sh_out(out, sizeof(out), "dmsetup status %s", DNAME));
+		ASSERT_EQ(0, vmc_dm_status(DNAME, out, sizeof(out)));
 		EXPECT_STREQ("0 8192 vmcrypt set 0 0 0 0 0 0", out);
 		vmc_dm_remove(DNAME);
 		ASSERT_FALSE(vmc_dm_exists(DNAME));

@@ -1,0 +1,173 @@
+#!/bin/sh
+# test_native.sh: the native key provider end to end on the host with real
+# swtpms (TCP on 127.0.0.1): add (KDK sealed in the TPM), refusal to create
+# keys before a backup, backup to PKCS#12 (passphrase from a file; file
+# mode 0600; readable by the openssl CLI), wrong passphrase, restore on a
+# second host (own state dir + own swtpm): same derived KEKs (compared by
+# fingerprint); no TPM: refused, or --allow-no-tpm with a warning and a
+# root-only file; coexistence with a KMIP provider and the default rule;
+# the KDK survives a daemon + TPM restart; remove wipes the provider's files.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+. tests/host/daemon-common.sh
+command -v swtpm >/dev/null || tap_skip_all "swtpm not installed (scripts/install-deps)"
+h_setup
+trap 'scripts/swtpm-test stop "$T/tpmA" >/dev/null 2>&1; scripts/swtpm-test stop "$T/tpmB" >/dev/null 2>&1; h_cleanup' EXIT
+
+U1=6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+U2=0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f
+fp_of() {	# fp_of DAEMON ID
+	h_ctl "$1" key fetch "$2" --json 2>>"$T/fetch.err" |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'
+}
+pjson() {	# pjson DAEMON PROVIDER FIELD
+	h_ctl "$1" provider show "$2" --json |
+		$PY -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print(json.dumps(v) if isinstance(v,bool) else v)' "$3"
+}
+
+for h in A B; do
+	scripts/swtpm-test start "$T/tpm$h" >/dev/null || { tap_fail "start swtpm $h"; tap_done; }
+done
+TCTI_A=$(. "$T/tpmA/env" && echo "$TPM_TCTI")
+TCTI_B=$(. "$T/tpmB/env" && echo "$TPM_TCTI")
+h_daemon_start a "tpm_tcti = $TCTI_A" || { tap_fail "start vmcryptd a"; tap_done; }
+h_daemon_start b "tpm_tcti = $TCTI_B" || { tap_fail "start vmcryptd b"; tap_done; }
+
+# --- add: KDK sealed in the TPM
+h_ctl a provider add nkp --native >"$T/out" 2>"$T/err" && grep -q "provider nkp added (default)" "$T/out" &&
+	grep -q "vmcryptctl provider backup nkp --out FILE" "$T/err" && ! grep -q "NOT stored securely" "$T/err" &&
+	tap_ok "provider add --native: added, told to back up" || tap_fail "provider add --native" "$(cat "$T/out" "$T/err")"
+[ "$(pjson a nkp key_storage)" = tpm ] && [ "$(pjson a nkp backed_up)" = false ] &&
+	tap_ok "KDK sealed in the TPM, not yet backed up" || tap_fail "provider show"
+S=$T/a/state/native/nkp
+modes=$(stat -c '%a %n' "$S" "$S"/* | sed "s|$S|S|g" | tr '\n' ' ')
+[ "$modes" = "700 S 600 S/kdk.pcrs 600 S/kdk.priv 600 S/kdk.pub " ] &&
+	tap_ok "native dir 0700, sealed files 0600, no plaintext key file" || tap_fail "native modes" "$modes"
+
+# --- no keys before a backup
+h_expect_fail "key create refused before a backup" \
+	"native provider nkp has not been backed up: run 'vmcryptctl provider backup nkp --out FILE'" \
+	h_ctl a key create --vm-name v1 --vm-uuid "$U1"
+
+# --- backup
+printf 'correct horse battery staple\n' >"$T/pass"
+printf 'wrong horse battery staple\n' >"$T/wrong"
+printf 'short\n' >"$T/short"
+chmod 600 "$T/pass" "$T/wrong" "$T/short"
+h_expect_fail "short passphrase refused" "at least 8 characters" \
+	h_ctl a provider backup nkp --out "$T/nkp.p12" --passphrase-file "$T/short"
+[ ! -e "$T/nkp.p12" ] && tap_ok "refused backup wrote nothing" || tap_fail "refused backup wrote nothing"
+h_expect_fail "backup without a terminal or file refused" "use --passphrase-file" \
+	setsid -w "$VMCRYPTCTL" --socket "$T/a/sock" provider backup nkp --out "$T/nkp.p12"
+h_expect_fail "backup of an unknown provider refused" "no provider|not found|unknown" \
+	h_ctl a provider backup nope --out "$T/x.p12" --passphrase-file "$T/pass"
+h_ctl a provider backup nkp --out "$T/nkp.p12" --passphrase-file "$T/pass" >"$T/out" 2>&1 &&
+	grep -q "written to $T/nkp.p12 and verified" "$T/out" &&
+	tap_ok "backup written and verified" || tap_fail "backup" "$(cat "$T/out")"
+[ "$(stat -c %a "$T/nkp.p12")" = 600 ] && tap_ok "backup file mode 0600" || tap_fail "backup mode"
+h_expect_fail "backup never overwrites a file" "already exists" \
+	h_ctl a provider backup nkp --out "$T/nkp.p12" --passphrase-file "$T/pass"
+openssl pkcs12 -in "$T/nkp.p12" -info -noout -passin "file:$T/pass" >"$T/out" 2>&1 &&
+	grep -q "PBES2, PBKDF2, AES-256-CBC, Iteration 600000, PRF hmacWithSHA256" "$T/out" &&
+	grep -q "MAC: sha256, Iteration 600000" "$T/out" && grep -q "Secret bag" "$T/out" &&
+	tap_ok "openssl reads it: PBES2/PBKDF2-SHA256/AES-256-CBC, 600000 iterations, secret bag" ||
+	{ sed 's/^/# /' "$T/out"; tap_fail "openssl pkcs12 -info"; }
+[ "$(pjson a nkp backed_up)" = true ] && tap_ok "provider marked backed up" || tap_fail "backed_up"
+
+# --- keys derived on host A
+K1=$(h_ctl a key create --vm-name v1 --vm-uuid "$U1" 2>"$T/err")
+[ "$K1" = "native:nkp:$U1" ] && tap_ok "key create after backup: id $K1" || tap_fail "key create" "$(cat "$T/err")"
+FA1=$(fp_of a "$K1")
+FA2=$(fp_of a "native:nkp:$U2")
+[ -n "$FA1" ] && [ -n "$FA2" ] && [ "$FA1" != "$FA2" ] && tap_ok "distinct KEKs per VM" || tap_fail "fingerprints" "$FA1 $FA2"
+h_expect_fail "foreign key id refused" "not a key of native provider nkp" \
+	h_ctl a key fetch "native:other:$U1" --provider nkp
+
+# --- restore on host B: same KEKs
+h_expect_fail "restore with a wrong passphrase refused" "wrong passphrase" \
+	h_ctl b provider restore "$T/nkp.p12" --passphrase-file "$T/wrong"
+head -c 200 "$T/nkp.p12" >"$T/trunc.p12"
+h_expect_fail "restore of a damaged file refused" "not a vmcrypt KDK backup or damaged" \
+	h_ctl b provider restore "$T/trunc.p12" --passphrase-file "$T/pass"
+n=$(h_ctl b provider list --json | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["providers"]))')
+[ "$n" = 0 ] && [ ! -e "$T/b/state/native/nkp" ] && tap_ok "refused restores changed nothing" || tap_fail "refused restores" "$n"
+h_ctl b provider restore "$T/nkp.p12" --passphrase-file "$T/pass" >"$T/out" 2>&1 &&
+	grep -q "native provider nkp restored" "$T/out" && tap_ok "restore on a second host" || tap_fail "restore" "$(cat "$T/out")"
+[ "$(pjson b nkp key_storage)" = tpm ] && [ "$(pjson b nkp backed_up)" = true ] &&
+	tap_ok "restored KDK sealed in host B's TPM, counts as backed up" || tap_fail "restored provider show"
+[ "$(fp_of b "$K1")" = "$FA1" ] && [ "$(fp_of b "native:nkp:$U2")" = "$FA2" ] &&
+	tap_ok "host B derives the same KEKs (fingerprints equal)" || tap_fail "same KEKs" "$(cat "$T/fetch.err")"
+K1B=$(h_ctl b key create --vm-name v1 --vm-uuid "$U1" 2>"$T/err")
+[ "$K1B" = "$K1" ] && tap_ok "host B creates the same KEK id for the VM" || tap_fail "key create on B" "$(cat "$T/err")"
+h_expect_fail "restore under an existing name refused" "already exists" \
+	h_ctl b provider restore "$T/nkp.p12" --passphrase-file "$T/pass"
+h_ctl b provider restore "$T/nkp.p12" --name nkp2 --passphrase-file "$T/pass" >/dev/null 2>&1 &&
+	[ "$(fp_of b "native:nkp:$U1")" = "$FA1" ] &&
+	[ "$(h_ctl b key fetch "native:nkp:$U1" --provider nkp2 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')" = "$FA1" ] &&
+	tap_ok "restore --name: keys of the original name still derive" || tap_fail "restore --name"
+h_event_has b 'r["event"] == "provider.restored" and r["result"] == "ok"' &&
+	tap_ok "restore is an event" || tap_fail "restore event"
+h_event_has a 'r["event"] == "provider.backed_up" and r["result"] == "ok"' &&
+	tap_ok "verified backup is an event" || tap_fail "backup event"
+
+# --- the KDK survives a restart of the daemon and the TPM (host reboot)
+h_daemon_stop a
+scripts/swtpm-test restart "$T/tpmA" >/dev/null || tap_fail "swtpm restart"
+h_daemon_start a "tpm_tcti = $TCTI_A" || { tap_fail "restart vmcryptd a"; tap_done; }
+[ "$(fp_of a "$K1")" = "$FA1" ] && tap_ok "after a reboot host A derives the same KEK" || tap_fail "after reboot"
+
+# --- coexistence with a KMIP provider, default rule
+if command -v pykmip-server >/dev/null && h_kms_start "$T/kms1"; then
+	. "$T/kms1/env"
+	h_ctl a provider add kms1 --kmip "127.0.0.1:$KMIP_PORT" --ca "$KMIP_CA" --cert "$KMIP_CERT" \
+		--key "$KMIP_KEY" >"$T/out" 2>&1 && ! grep -q default "$T/out" &&
+		tap_ok "KMIP provider added next to the native one (not default)" || tap_fail "add kmip" "$(cat "$T/out")"
+	K3=$(h_ctl a key create --vm-name v3 --vm-uuid 3a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d 2>"$T/err")
+	case $K3 in native:nkp:*) tap_ok "default (native) used when no provider is named" ;;
+	*) tap_fail "default provider" "$K3 $(cat "$T/err")" ;; esac
+	h_ctl a provider set-default kms1 >/dev/null
+	K4=$(h_ctl a key create --vm-name v4 --vm-uuid 4a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d 2>"$T/err")
+	case $K4 in native:*|'') tap_fail "kmip default" "$K4 $(cat "$T/err")" ;;
+	*) tap_ok "after set-default kms1, new keys come from the KMS ($K4)" ;; esac
+	K5=$(h_ctl a key create --provider nkp --vm-name v5 --vm-uuid 5a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d 2>"$T/err")
+	[ "$K5" = "native:nkp:5a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" ] &&
+		tap_ok "--provider nkp still derives natively" || tap_fail "explicit native" "$K5"
+else
+	tap_skip "coexistence with a KMIP provider" "pykmip-server unavailable"
+fi
+
+# --- no TPM
+h_daemon_start n "tpm_tcti = swtpm:host=127.0.0.1,port=$(h_free_port)" || { tap_fail "start vmcryptd n"; tap_done; }
+h_expect_fail "no TPM: add refused" "no TPM available.*--allow-no-tpm" h_ctl n provider add weak --native
+[ ! -e "$T/n/state/native/weak" ] && tap_ok "refused add created nothing" || tap_fail "refused add created nothing"
+h_ctl n provider add weak --native --allow-no-tpm >"$T/out" 2>"$T/err" &&
+	grep -q "WARNING: no TPM.*NOT stored securely" "$T/err" &&
+	tap_ok "--allow-no-tpm: added with a warning" || tap_fail "--allow-no-tpm" "$(cat "$T/out" "$T/err")"
+W=$T/n/state/native/weak
+[ "$(stat -c '%a %U' "$W/kdk.raw")" = "600 root" ] && [ "$(stat -c %a "$W")" = 700 ] &&
+	[ "$(pjson n weak secure)" = false ] && tap_ok "unsealed KDK root-only (0600 in 0700), shown as not secure" ||
+	tap_fail "raw KDK modes"
+chmod 755 "$T/n" "$T/n/state" "$T/n/state/native" 2>/dev/null
+if setpriv --reuid=65534 --regid=65534 --clear-groups cat "$W/kdk.raw" >/dev/null 2>&1; then
+	tap_fail "unsealed KDK not readable by a non-root user"
+else
+	tap_ok "unsealed KDK not readable by a non-root user"
+fi
+h_event_has n 'r["event"] == "provider.native_insecure"' && tap_ok "insecure storage is an event" ||
+	tap_fail "insecure event"
+h_expect_fail "no TPM: restore refused without --allow-no-tpm" "no TPM available" \
+	h_ctl n provider restore "$T/nkp.p12" --passphrase-file "$T/pass"
+h_ctl n provider restore "$T/nkp.p12" --allow-no-tpm --passphrase-file "$T/pass" >/dev/null 2>"$T/err" &&
+	grep -q "NOT stored securely" "$T/err" &&
+	[ "$(h_ctl n key fetch "$K1" --provider nkp --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')" = "$FA1" ] &&
+	tap_ok "no TPM: restore --allow-no-tpm derives the same KEK, with a warning" || tap_fail "restore no TPM" "$(cat "$T/err")"
+chmod 644 "$W/kdk.raw"
+h_expect_fail "a KDK file readable by others is refused" "accessible by others" \
+	h_ctl n key fetch "native:weak:$U1" --provider weak
+
+# --- remove wipes the provider's files
+h_ctl b provider remove nkp2 >/dev/null 2>&1 && [ ! -e "$T/b/state/native/nkp2" ] &&
+	tap_ok "provider remove wipes its sealed KDK" || tap_fail "remove"
+
+tap_done
