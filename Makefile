@@ -56,8 +56,10 @@ sparse:
 # Every test (scripts/run-tests): host unit and integration tests, short fuzz
 # runs and the VM suite in one boot; the agent is built with ASan/UBSan.
 # Ends with "N passed, N failed, N skipped"; the log is $(O)/check.log.
+# The agent builds on all CPUs unless make was given -j already.
 check: module kselftest-headers
-	$(MAKE) -f agent/agent.mk SAN=1 all unit vmtests fuzz
+	+case "$$MAKEFLAGS" in *-j*|*jobserver*) j= ;; *) j=-j$$(nproc) ;; esac; \
+	$(MAKE) -f agent/agent.mk $$j SAN=1 all unit vmtests fuzz
 	scripts/run-tests
 
 # fio in the VM: raw ram disk, dm-crypt (two ways) and vmcrypt side by side

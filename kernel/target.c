@@ -17,11 +17,16 @@
  * driver=: crypto driver name forced for targets constructed afterwards,
  * e.g. "xts(ecb(aes-generic))" (synchronous) or
  * "cryptd(xts(ecb(aes-generic)))" (asynchronous). Empty: "xts(aes)",
- * preferring a synchronous implementation.
+ * see vmc_alloc_tfm().
  */
 char vmc_driver_param[CRYPTO_MAX_ALG_NAME];
 module_param_string(driver, vmc_driver_param, sizeof(vmc_driver_param), 0644);
-MODULE_PARM_DESC(driver, "crypto driver for new targets (default: xts(aes), synchronous preferred)");
+MODULE_PARM_DESC(driver, "crypto driver for new targets (default: the best xts(aes))");
+
+/* prefer_sync=1: without driver=, try a synchronous xts(aes) first. */
+bool vmc_prefer_sync;
+module_param_named(prefer_sync, vmc_prefer_sync, bool, 0644);
+MODULE_PARM_DESC(prefer_sync, "prefer a synchronous xts(aes) implementation (default: no)");
 
 const char *vmc_dev_name(struct vmc_dev *vc)
 {
@@ -275,7 +280,7 @@ static int vmc_map(struct dm_target *ti, struct bio *bio)
 	io->base = bio;
 	io->clone = NULL;
 	io->iter = bio->bi_iter;
-	io->iv_sector = rel + vc->iv_offset;
+	io->sector = rel + vc->iv_offset;
 	io->status = BLK_STS_OK;
 	io->crypto_failed = false;
 

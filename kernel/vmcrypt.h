@@ -65,11 +65,10 @@ struct vmc_dev {
 	int key_state;			/* enum vmcrypt_key_state */
 
 	struct crypto_skcipher *tfm;
-	bool async;			/* the transform may complete later */
+	bool async;			/* the driver may complete later */
 	unsigned int areq_size;		/* struct vmc_areq + request context */
 
 	mempool_t page_pool;		/* write bounce pages */
-	mempool_t req_pool;		/* per-sector requests (async only) */
 	struct bio_set bs;		/* write bounce bios */
 	struct mutex alloc_lock;	/* one blocking bounce allocator */
 	struct workqueue_struct *wq;	/* deferred reads */
@@ -84,9 +83,8 @@ struct vmc_dev {
 	struct work_struct err_work;
 };
 
-/* One in-flight cipher request: a sector, its IV and scatterlists. */
+/* The cipher request of a bio: one data unit, its IV and scatterlists. */
 struct vmc_areq {
-	struct vmc_io *io;
 	struct scatterlist sg_in;
 	struct scatterlist sg_out;
 	__le64 iv[2];
@@ -99,11 +97,11 @@ struct vmc_io {
 	struct bio *base;		/* the bio dm core gave us */
 	struct bio *clone;		/* write: the bounce bio */
 	struct bvec_iter iter;		/* base data, saved before remapping */
-	struct bvec_iter clone_iter;	/* write: bounce data */
-	u64 iv_sector;			/* IV sector of the first data unit */
+	struct bvec_iter in;		/* next data unit in base */
+	struct bvec_iter out;		/* write: next unit in clone */
+	u64 sector;			/* IV sector of that unit */
 	bio_end_io_t *orig_end_io;	/* read: dm core's completion */
 	void *orig_private;
-	atomic_t pending;		/* async: in-flight requests + 1 */
 	blk_status_t status;
 	bool crypto_failed;
 	struct work_struct work;	/* deferred read decryption */
@@ -131,6 +129,7 @@ void vmc_io_error(struct vmc_dev *vc, bool crypto);
 
 /* target.c */
 extern char vmc_driver_param[];
+extern bool vmc_prefer_sync;
 const char *vmc_dev_name(struct vmc_dev *vc);
 
 #endif /* DM_VMCRYPT_H */

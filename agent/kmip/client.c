@@ -72,14 +72,14 @@ int kmip_conn_new(const char *host, unsigned int port,
 		return -EINVAL;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->tc.fd = -1;
-	c->host = strdup(host);
-	if (!c->host) {
+	if (c)
+		c->host = strdup(host);
+	if (!c || !c->host) {
 		free(c);
+		kmip_result_set(res, "out of memory");
 		return -ENOMEM;
 	}
+	c->tc.fd = -1;
 	r = tls_ctx_new(cfg, &c->ctx, res);
 	if (r < 0) {
 		free(c->host);
@@ -355,6 +355,10 @@ static int run_op(struct kmip_conn *c, int op, payload_fn put,
 		conn_drop(c);
 out_unlock:
 	pthread_mutex_unlock(&c->lock);
+	/* Every failure comes with a text (e.g. -ENOMEM from a parser). */
+	if (r < 0 && res && !res->message[0])
+		kmip_result_set(res, "%s: %s", kmip_operation_name(op),
+				strerror(-r));
 	return r;
 }
 

@@ -442,19 +442,26 @@ enum role config_role_of(const struct config *cfg, uid_t uid, gid_t gid,
 		return ROLE_ADMIN;
 
 	if (pwp) {
-		for (i = 0; i < 4; i++) {
-			gid_t *ng = realloc(gids, (size_t)ngroups * sizeof(gid_t));
+		int ok = 0;
 
+		for (i = 0; i < 4 && !ok; i++) {
+			gid_t *ng;
+
+			if (ngroups < 1 || ngroups > 65536)
+				break;
+			ng = realloc(gids, (size_t)ngroups * sizeof(gid_t));
 			if (!ng)
 				break;
 			gids = ng;
-			if (getgrouplist(pw.pw_name, gid, gids, &ngroups) >= 0)
-				break;
-			if (ngroups > 65536)
-				break;
+			/* On -1, ngroups is set to the size needed: retry. */
+			ok = getgrouplist(pw.pw_name, gid, gids, &ngroups) >= 0;
+		}
+		if (!ok) {
+			free(gids);
+			gids = NULL;
 		}
 	}
-	if (!gids || !pwp) {
+	if (!gids) {
 		free(gids);
 		gids = malloc(sizeof(gid_t));
 		if (!gids)

@@ -97,6 +97,14 @@ int dmt_make_uuid(const char *luks_uuid, const char *name, char *buf, size_t len
 	return 0;
 }
 
+/* dm_task_create() fails mostly when device-mapper is unavailable. */
+static struct dm_task *task_new(int type)
+{
+	return dm_task_create(type);
+}
+
+#define TASK_NEW_ERR (-ENODEV)
+
 /* Run @dmt, waiting for udev (or making nodes) when @cookie_wanted. */
 static int run_task(struct dm_task *dmt, bool cookie_wanted)
 {
@@ -123,9 +131,9 @@ int dmt_create(const char *name, const char *uuid, const struct dmt_table *t)
 	ret = dmt_format_params(t, params, sizeof(params));
 	if (ret)
 		return ret;
-	dmt = dm_task_create(DM_DEVICE_CREATE);
+	dmt = task_new(DM_DEVICE_CREATE);
 	if (!dmt)
-		return -ENOMEM;
+		return TASK_NEW_ERR;
 	if (!dm_task_set_name(dmt, name) || (uuid && !dm_task_set_uuid(dmt, uuid)) ||
 	    !dm_task_add_target(dmt, 0, t->len, DMT_TARGET, params)) {
 		ret = -EINVAL;
@@ -139,11 +147,11 @@ out:
 
 static int simple_task(int type, const char *name, bool cookie)
 {
-	struct dm_task *dmt = dm_task_create(type);
+	struct dm_task *dmt = task_new(type);
 	int ret;
 
 	if (!dmt)
-		return -ENOMEM;
+		return TASK_NEW_ERR;
 	if (!dm_task_set_name(dmt, name)) {
 		dm_task_destroy(dmt);
 		return -EINVAL;
@@ -172,11 +180,11 @@ int dmt_resume(const char *name)
 
 int dmt_message(const char *name, const char *msg)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
+	struct dm_task *dmt = task_new(DM_DEVICE_TARGET_MSG);
 	int ret;
 
 	if (!dmt)
-		return -ENOMEM;
+		return TASK_NEW_ERR;
 	if (!dm_task_set_name(dmt, name) || !dm_task_set_sector(dmt, 0) ||
 	    !dm_task_set_message(dmt, msg)) {
 		ret = -EINVAL;
@@ -192,13 +200,13 @@ out:
 static int get_params(int type, const char *name, char *target, size_t tlen,
 		      uint64_t *len, char *buf, size_t blen)
 {
-	struct dm_task *dmt = dm_task_create(type);
+	struct dm_task *dmt = task_new(type);
 	uint64_t start, length;
 	char *ttype = NULL, *params = NULL;
 	int ret;
 
 	if (!dmt)
-		return -ENOMEM;
+		return TASK_NEW_ERR;
 	if (!dm_task_set_name(dmt, name)) {
 		ret = -EINVAL;
 		goto out;
@@ -219,14 +227,14 @@ out:
 
 int dmt_get_info(const char *name, struct dmt_info *info)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_INFO);
+	struct dm_task *dmt = task_new(DM_DEVICE_INFO);
 	struct dm_info di;
 	const char *uuid;
 	int ret;
 
 	memset(info, 0, sizeof(*info));
 	if (!dmt)
-		return -ENOMEM;
+		return TASK_NEW_ERR;
 	if (!dm_task_set_name(dmt, name)) {
 		ret = -EINVAL;
 		goto out;
@@ -258,14 +266,14 @@ out:
 int dmt_list(int (*cb)(const char *name, const struct dmt_info *info, void *ctx),
 	     void *ctx)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST);
+	struct dm_task *dmt = task_new(DM_DEVICE_LIST);
 	struct dm_names *names;
 	struct dmt_info info;
 	unsigned int next = 0;
 	int ret;
 
 	if (!dmt)
-		return -ENOMEM;
+		return TASK_NEW_ERR;
 	ret = run_task(dmt, false);
 	if (ret)
 		goto out;
@@ -287,4 +295,14 @@ int dmt_list(int (*cb)(const char *name, const struct dmt_info *info, void *ctx)
 out:
 	dm_task_destroy(dmt);
 	return ret;
+}
+
+int dmt_parse_status(const char *status, struct dmt_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (sscanf(status, "%15s %llu %llu %llu %llu %llu %llu", c->key_state,
+		   &c->reads, &c->read_bytes, &c->writes, &c->write_bytes,
+		   &c->crypto_errors, &c->io_errors) != 7)
+		return -EINVAL;
+	return 0;
 }

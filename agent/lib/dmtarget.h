@@ -76,6 +76,14 @@ int dmt_get_info(const char *name, struct dmt_info *info);
 int dmt_list(int (*cb)(const char *name, const struct dmt_info *info, void *ctx),
 	     void *ctx);
 
+/* The vmcrypt INFO status: "<key state> r rb w wb crypto_errors io_errors". */
+struct dmt_counters {
+	char key_state[16];
+	unsigned long long reads, read_bytes, writes, write_bytes;
+	unsigned long long crypto_errors, io_errors;
+};
+int dmt_parse_status(const char *status, struct dmt_counters *c);
+
 /* Route libdevmapper's messages to the debug log (call once). */
 void dmt_init_logging(void);
 

@@ -166,8 +166,9 @@ int validate_uuid(struct request *rq, const char *s);
 char *daemon_state_path(struct daemon *d, const char *name);
 
 /*
- * Write @len bytes to @path atomically: temp file (mode @mode) in the same
- * directory, fsync, rename, fsync of the directory. 0 or -errno.
+ * Write @len bytes to @path atomically (lib/atomicfile.h): temp file
+ * (mode @mode) in the same directory, fsync, rename, fsync of the
+ * directory. 0 or -errno.
  */
 int daemon_write_file(const char *path, const void *buf, size_t len,
 		      mode_t mode);

@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "lib/genl.h"
 #include "lib/keywrap.h"
 #include "lib/loopdev.h"
 #include "vmcryptd/keys.h"
@@ -256,14 +257,35 @@ void disk_event(struct daemon *d, struct request *rq, const char *event,
 	});
 }
 
-int disk_parse_status(const char *status, struct disk_counters *c)
+/*
+ * Key state and counters: from the module's netlink family (per-device
+ * stats dump), else from the dm status line (same numbers).
+ */
+static int disk_counters(const struct open_disk *od, struct disk_counters *c)
 {
-	memset(c, 0, sizeof(*c));
-	if (sscanf(status, "%15s %llu %llu %llu %llu %llu %llu", c->key_state,
-		   &c->reads, &c->read_bytes, &c->writes, &c->write_bytes,
-		   &c->crypto_errors, &c->io_errors) != 7)
-		return -EINVAL;
-	return 0;
+	struct vmc_dev_info *di = calloc(1, sizeof(*di));
+	struct vmc_genl *g = NULL;
+	int r = -ENOMEM;
+
+	if (di && vmc_genl_open(&g) == 0) {
+		r = vmc_genl_dev_get(g, od->name, di);
+		vmc_genl_close(g);
+	}
+	if (di && r == 0) {
+		memset(c, 0, sizeof(*c));
+		snprintf(c->key_state, sizeof(c->key_state), "%s",
+			 vmc_key_state_name(di->key_state));
+		c->reads = di->reads;
+		c->read_bytes = di->read_bytes;
+		c->writes = di->writes;
+		c->write_bytes = di->write_bytes;
+		c->crypto_errors = di->crypto_errors;
+		c->io_errors = di->io_errors;
+	} else {
+		r = disk_parse_status(od->dm.status, c);
+	}
+	free(di);
+	return r;
 }
 
 static void add_str(struct json_object *o, const char *k, const char *v)
@@ -313,7 +335,7 @@ struct json_object *disk_to_json(const struct open_disk *od, bool verbose)
 		add_u64(o, "size_bytes", od->dm.len * 512ULL);
 		add_u64(o, "open_count", (unsigned long long)od->dm.open_count);
 		add_str(o, "table", od->dm.table);
-		if (disk_parse_status(od->dm.status, &c) == 0) {
+		if (disk_counters(od, &c) == 0) {
 			add_str(o, "key_state", c.key_state);
 			add_u64(o, "reads", c.reads);
 			add_u64(o, "read_bytes", c.read_bytes);

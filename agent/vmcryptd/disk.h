@@ -68,13 +68,9 @@ void disk_event(struct daemon *d, struct request *rq, const char *event,
 		const char *disk, const struct vmcrypt_token *tok, int ret,
 		const char *detail);
 
-/* Parse the vmcrypt INFO status "<key state> r rb w wb crypt_err io_err". */
-struct disk_counters {
-	char key_state[16];
-	unsigned long long reads, read_bytes, writes, write_bytes;
-	unsigned long long crypto_errors, io_errors;
-};
-int disk_parse_status(const char *status, struct disk_counters *c);
+/* Key state and counters of an open disk (see dmt_parse_status()). */
+#define disk_counters dmt_counters
+#define disk_parse_status dmt_parse_status
 
 /* JSON of an open disk (for list/status); new object or NULL. */
 struct json_object *disk_to_json(const struct open_disk *od, bool verbose);

@@ -29,7 +29,9 @@ static int list_common(struct request *rq, struct json_object *args,
 		goto out;
 	r = disk_collect(&list, &n);
 	if (r) {
-		request_error(rq, "cannot list device-mapper devices: %s", strerror(-r));
+		request_error(rq, "cannot list device-mapper devices: %s",
+			      r == -ENODEV ? "device-mapper is not available (load dm-mod)" :
+			      strerror(-r));
 		goto out;
 	}
 	for (i = 0; i < n; i++) {

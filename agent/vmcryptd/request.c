@@ -1,21 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * request.c - helpers every op handler uses: error text, events, argument
- * parsing and validation, config snapshots, atomic state-file writes.
+ * parsing and validation, config snapshots, atomic state-file writes
+ * (lib/atomicfile.c).
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "lib/atomicfile.h"
 #include "lib/log.h"
 #include "vmcryptd/daemon.h"
 
@@ -224,64 +223,5 @@ char *daemon_state_path(struct daemon *d, const char *name)
 int daemon_write_file(const char *path, const void *buf, size_t len,
 		      mode_t mode)
 {
-	char *tmp = NULL, *dcopy = NULL;
-	const char *p = buf;
-	int fd = -1, dfd = -1, r = 0;
-
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)gettid()) < 0)
-		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  mode);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (fchmod(fd, mode) < 0) {
-		r = -errno;
-		goto out;
-	}
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = -errno;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		goto out;
-	}
-	dcopy = strdup(path);
-	if (!dcopy) {
-		r = -ENOMEM;
-		goto out;
-	}
-	dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0)
-		r = -errno;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (r < 0 && tmp)
-		unlink(tmp);
-	free(tmp);
-	free(dcopy);
-	return r;
+	return atomicfile_write(path, buf, len, mode);
 }

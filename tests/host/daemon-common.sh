@@ -4,11 +4,13 @@
 # trap stops every daemon, KMIP server and proxy started here (by pid or
 # process group) and removes throwaway users and groups.
 #
-#   BIN=${VMCRYPT_BIN:-build/bin}   where vmcryptd and vmcryptctl are
+#   BIN=${VMCRYPT_BIN:-$O/bin}      where vmcryptd and vmcryptctl are (O: build)
 #   h_setup                          make $T, install the cleanup trap
 #   h_daemon_start NAME [CONFIG_LINES]   start vmcryptd NAME (own state
 #                                    dir and socket), wait until it answers
 #   h_daemon_stop NAME               SIGTERM and wait
+#   h_daemon_final NAME              the same as a test case (exit 0, no
+#                                    sanitizer report in its log)
 #   h_ctl NAME ARGS...               vmcryptctl against daemon NAME
 #   h_kms_start DIR [PORT]           scripts/kmip-test-server start (env in DIR/env)
 #   h_kms_stop DIR                   stop it (kill its process group)
@@ -19,7 +21,7 @@
 #   h_events NAME                    path of daemon NAME's events.jsonl
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${VMCRYPT_BIN:-$top/build/bin}
+BIN=${VMCRYPT_BIN:-$top/${O:-build}/bin}
 case $BIN in /*) ;; *) BIN=$top/$BIN ;; esac
 VMCRYPTD=$BIN/vmcryptd
 VMCRYPTCTL=$BIN/vmcryptctl
@@ -51,7 +53,7 @@ h_cleanup() {
 h_setup() {
 	[ -x "$VMCRYPTD" ] && [ -x "$VMCRYPTCTL" ] ||
 		tap_skip_all "vmcryptd/vmcryptctl not built in $BIN (run make)"
-	T=$(mktemp -d /tmp/vmcrypt-h4.XXXXXX)
+	T=$(mktemp -d "${TMPDIR:-/tmp}/vmcd-host.XXXXXX")
 	chmod 755 "$T"	# other test users must reach the sockets
 	trap h_cleanup EXIT
 	trap 'exit 1' INT TERM
@@ -95,6 +97,20 @@ h_daemon_stop() {
 	h_rc=$?
 	rm -f "$T/$1.dpid"
 	return $h_rc
+}
+
+# h_daemon_final NAME: stop NAME as a test case: SIGTERM must give exit
+# 0 and the log no sanitizer report (ASan's leak check runs at exit).
+h_daemon_final() {
+	if ! h_daemon_stop "$1"; then
+		sed 's/^/# /' "$T/$1.log" | tail -n 30
+		tap_fail "vmcryptd $1 exits cleanly on SIGTERM" "exit status $h_rc"
+	elif grep -Eq "Sanitizer|runtime error" "$T/$1.log"; then
+		sed 's/^/# /' "$T/$1.log" | tail -n 30
+		tap_fail "vmcryptd $1 exits cleanly on SIGTERM" "sanitizer report"
+	else
+		tap_ok "vmcryptd $1 exits cleanly on SIGTERM"
+	fi
 }
 
 h_ctl() {

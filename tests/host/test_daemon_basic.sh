@@ -124,6 +124,47 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 kill $slow 2>/dev/null; wait $slow 2>/dev/null
 [ "$ms" -lt 1000 ] && tap_ok "a stalled client does not block ping (${ms} ms)" || tap_fail "a stalled client does not block ping" "${ms} ms"
 
+# --- connection cap and idle timeout
+if h_daemon_start d2 "max_clients = 2
+client_timeout_ms = 700"; then
+	cat >"$T/cap.py" <<'PYEOF'
+import json, socket, struct, sys, time
+path, case = sys.argv[1], sys.argv[2]
+def conn():
+    s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path); return s
+def call(s):
+    b = json.dumps({"version": 1, "op": "ping"}).encode()
+    s.sendall(struct.pack(">I", len(b)) + b)
+    h = s.recv(4)
+    if len(h) < 4:
+        return None
+    n = struct.unpack(">I", h)[0]; d = b""
+    while len(d) < n:
+        d += s.recv(n - len(d))
+    return json.loads(d)
+if case == "cap":
+    a, b = conn(), conn()
+    ok = call(a)["ok"] and call(b)["ok"]
+    r = call(conn())
+    ok = ok and r is not None and not r["ok"] and "too many clients" in r["error"]
+    a.close(); b.close(); time.sleep(0.3)
+    ok = ok and call(conn())["ok"]
+elif case == "idle":
+    s = conn(); time.sleep(1.5)
+    try:
+        r = call(s)
+    except OSError:
+        r = None
+    ok = r is None and call(conn())["ok"]
+sys.exit(0 if ok else 1)
+PYEOF
+	tap_check "max_clients: the client over the cap is told, others served" $PY "$T/cap.py" "$T/d2/sock" cap
+	tap_check "client_timeout_ms: an idle connection is dropped" $PY "$T/cap.py" "$T/d2/sock" idle
+	h_daemon_stop d2
+else
+	tap_fail "start second daemon"
+fi
+
 # --- CLI exit codes and messages
 VMCRYPT_SOCKET=$T/nowhere "$VMCRYPTCTL" ping 2>"$T/err"
 rc=$?
@@ -177,6 +218,7 @@ h_event_has d1 'r["event"]=="daemon.reloaded"' && tap_ok "SIGHUP reloads the con
 # --- SIGTERM: clean exit 0, socket removed
 if h_daemon_stop d1; then
 	[ ! -e "$T/d1/sock" ] && h_event_has d1 'r["event"]=="daemon.stopped"' &&
+		! grep -Eq "Sanitizer|runtime error" "$T/d1.log" &&
 		tap_ok "SIGTERM: exit 0, socket removed, daemon.stopped event" ||
 		tap_fail "SIGTERM: socket removed and event" "$(ls "$T/d1")"
 else

@@ -114,6 +114,7 @@ h_event_has a 'r["event"] == "provider.backed_up" and r["result"] == "ok"' &&
 # --- the KDK survives a restart of the daemon and the TPM (host reboot)
 h_daemon_stop a
 scripts/swtpm-test restart "$T/tpmA" >/dev/null || tap_fail "swtpm restart"
+TCTI_A=$(. "$T/tpmA/env" && echo "$TPM_TCTI")
 h_daemon_start a "tpm_tcti = $TCTI_A" || { tap_fail "restart vmcryptd a"; tap_done; }
 [ "$(fp_of a "$K1")" = "$FA1" ] && tap_ok "after a reboot host A derives the same KEK" || tap_fail "after reboot"
 
@@ -170,4 +171,10 @@ h_expect_fail "a KDK file readable by others is refused" "accessible by others" 
 h_ctl b provider remove nkp2 >/dev/null 2>&1 && [ ! -e "$T/b/state/native/nkp2" ] &&
 	tap_ok "provider remove wipes its sealed KDK" || tap_fail "remove"
 
+if grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log >/dev/null 2>&1; then
+	grep -h -A5 "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log | sed 's/^/# /' | head -40
+	tap_fail "no sanitizer report in the daemon logs"
+else
+	tap_ok "no sanitizer report in the daemon logs"
+fi
 tap_done

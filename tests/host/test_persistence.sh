@@ -211,4 +211,10 @@ h_ctl d persistence disable >"$T/out" 2>&1 && [ ! -e "$P" ] && [ "$(status_json 
 h_expect_fail "disable when off refused" "not enabled" h_ctl d persistence disable
 h_event_has d 'r["event"] == "persist.disabled"' && tap_ok "disable is an event" || tap_fail "disable event"
 
+if grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log >/dev/null 2>&1; then
+	grep -h -A5 "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log | sed 's/^/# /' | head -40
+	tap_fail "no sanitizer report in the daemon logs"
+else
+	tap_ok "no sanitizer report in the daemon logs"
+fi
 tap_done

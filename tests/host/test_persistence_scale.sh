@@ -71,6 +71,7 @@ echo "# cache file: $(stat -c %s "$T/d/state/persist/cache") bytes for $N KEKs"
 h_daemon_stop d
 h_kms_stop "$T/kms1"
 scripts/swtpm-test restart "$T/tpm" >/dev/null || tap_fail "swtpm restart"
+TCTI=$(. "$T/tpm/env" && echo "$TPM_TCTI")
 t0=$(date +%s%N)
 h_daemon_start d "tpm_tcti = $TCTI" || { tap_fail "restart vmcryptd"; tap_done; }
 t1=$(date +%s%N)
@@ -86,4 +87,10 @@ echo "# KMS down: vmcryptd start to ready $((($t1 - $t0) / 1000000)) ms ($load);
 	"all $N KEKs fetched in $((($t2 - $t1) / 1000000)) ms; start to all usable $((($t2 - $t0) / 1000000)) ms"
 cmp -s "$T/before" "$T/after" && tap_ok "KMS down: all $N KEKs usable after restart, same fingerprints" ||
 	tap_fail "fingerprints after restart" "$(diff "$T/before" "$T/after" | head -5)"
+if grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log >/dev/null 2>&1; then
+	grep -h -A5 "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log | sed 's/^/# /' | head -40
+	tap_fail "no sanitizer report in the daemon logs"
+else
+	tap_ok "no sanitizer report in the daemon logs"
+fi
 tap_done

@@ -101,4 +101,5 @@ h_event_has d "r['event']=='key.create_failed' and r['result']=='error'" && tap_
 h_ctl d key fetch "$ID" --json 2>/dev/null | grep -q "$FP" && tap_ok "cached KEK still usable with the KMS down" ||
 	tap_fail "cached KEK with KMS down"
 
+h_daemon_final d
 tap_done

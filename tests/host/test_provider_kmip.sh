@@ -160,4 +160,5 @@ else
 	tap_fail "server started later" "$(cat "$T/err" 2>/dev/null)"
 fi
 
+h_daemon_final d
 tap_done

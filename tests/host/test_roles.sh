@@ -92,4 +92,5 @@ got=$(as "$UV" ping --json | $PY -c 'import json,sys; print(json.load(sys.stdin)
 [ "$got" = operator ] && as "$UV" key fetch "$KID" >/dev/null 2>&1 &&
 	tap_ok "SIGHUP applies new role mapping" || tap_fail "SIGHUP role change" "role $got"
 
+h_daemon_final d
 tap_done
