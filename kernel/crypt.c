@@ -379,13 +379,16 @@ static void vmc_convert_done(struct crypto_async_request *req, int r)
 static void vmc_convert(struct vmc_io *io)
 {
 	struct vmc_areq *areq = io_areq(io);
-	u32 flags = CRYPTO_TFM_REQ_MAY_BACKLOG;
 	int r;
 
-	if (in_task())
-		flags |= CRYPTO_TFM_REQ_MAY_SLEEP;
+	/*
+	 * No CRYPTO_TFM_REQ_MAY_SLEEP: the loop also runs in softirq context,
+	 * and a bio is at most 1 MiB, so there is no need for the walk to
+	 * cond_resched() after every unit (dm-crypt's inline mode neither).
+	 */
 	skcipher_request_set_tfm(&areq->req, io->vc->tfm);
-	skcipher_request_set_callback(&areq->req, flags, vmc_convert_done, io);
+	skcipher_request_set_callback(&areq->req, CRYPTO_TFM_REQ_MAY_BACKLOG,
+				      vmc_convert_done, io);
 	while (io->in.bi_size) {
 		r = vmc_prep(io, areq);
 		if (!r)
@@ -413,20 +416,21 @@ static struct bio *vmc_alloc_bounce(struct vmc_io *io, unsigned int size)
 	struct vmc_dev *vc = io->vc;
 	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
 	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	unsigned int i, len, left;
 	struct bio *clone;
-	unsigned int i, len;
 	struct page *page;
 
 retry:
 	if (gfp & __GFP_DIRECT_RECLAIM)
 		mutex_lock(&vc->alloc_lock);
+	left = size;
 	clone = bio_alloc_bioset(vc->dev->bdev, nr, io->base->bi_opf, GFP_NOIO,
 				 &vc->bs);
 	clone->bi_private = io;
 	clone->bi_end_io = vmc_write_endio;
 	clone->bi_ioprio = io->base->bi_ioprio;
 	for (i = 0; i < nr; i++) {
-		len = min_t(unsigned int, size, PAGE_SIZE);
+		len = min_t(unsigned int, left, PAGE_SIZE);
 		page = mempool_alloc(&vc->page_pool, gfp);
 		if (!page) {
 			vmc_free_bounce(vc, clone);
@@ -434,7 +438,7 @@ retry:
 			goto retry;
 		}
 		__bio_add_page(clone, page, len, 0);
-		size -= len;
+		left -= len;
 	}
 	if (gfp & __GFP_DIRECT_RECLAIM)
 		mutex_unlock(&vc->alloc_lock);

@@ -12,10 +12,13 @@
  *   on failure: for a server-reported failure, status is the KMIP Result
  *   Status (1 Operation Failed, 2 Pending, 3 Undone), reason the KMIP
  *   Result Reason and message "<reason name>: <server's Result Message>"
- *   (just the reason's name if the server sent no message); for a local or transport failure, status is KMIP_STATUS_LOCAL,
- *   reason 0, and message says what went wrong ("connect 127.0.0.1:5696:
- *   Connection refused", "TLS handshake with localhost:5696: certificate
- *   verify failed", "response of 4294967295 bytes exceeds limit 1048576").
+ *   (just the reason's name if the server sent no message); for a local
+ *   or transport failure, status is KMIP_STATUS_LOCAL, reason 0, and
+ *   message says what went wrong ("connect 127.0.0.1:5696: Connection
+ *   refused", "TLS handshake with localhost:5696: server certificate
+ *   verify failed: IP address mismatch", "response of 4294967296 bytes
+ *   exceeds the limit of 1048576 bytes", "no response from the server
+ *   within the timeout").
  *   On success res->status is 0 and message is empty.
  *   The message never contains key bytes.
  * - Errors, and whether to fail over (kmip_is_transport_error()):
@@ -31,9 +34,10 @@
  *     server-reported (do not fail over; res filled from the reply):
  *       -ENOENT Item Not Found / Object Archived, -EACCES Permission
  *       Denied / Authentication Not Successful / Sensitive / Not
- *       Extractable, -EPERM Illegal Operation (e.g. Destroy of an Active
- *       key), -EOPNOTSUPP Operation / Feature / Namespace / Key Format not
- *       supported, -EINVAL Invalid Message / Invalid Field / Missing Data,
+ *       Extractable (PyKMIP also answers Destroy of an Active key and
+ *       another owner's Get so), -EPERM Illegal Operation, -EOPNOTSUPP
+ *       Operation / Feature / Namespace / Key Format not supported,
+ *       -EINVAL Invalid Message / Invalid Field / Missing Data,
  *       -EEXIST Object Already Exists, -ERANGE Index Out Of Bounds,
  *       -E2BIG Response Too Large, -ENODATA Key Value Not Present,
  *       -EREMOTEIO anything else (General Failure, Cryptographic Failure,

@@ -63,8 +63,36 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/*
+ * rename() that never replaces @to. Filesystems without RENAME_NOREPLACE
+ * (9p, some NFS) get link()+unlink() for files, which never replaces
+ * either, and check-then-rename for directories (racy only against another
+ * writer of the same state directory, which the daemon's lock excludes).
+ */
+static int rename_noreplace(const char *from, const char *to)
+{
+	struct stat st;
+
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	if (lstat(from, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		if (link(from, to) < 0)
+			return -errno;
+		return unlink(from) < 0 ? -errno : 0;
+	}
+	if (lstat(to, &st) == 0)
+		return -EEXIST;
+	if (errno != ENOENT)
+		return -errno;
+	return rename(from, to) < 0 ? -errno : 0;
+}
+
 static int write_rename(const char *path, const void *data, size_t len,
-			mode_t mode, unsigned int flags)
+			mode_t mode, int noreplace)
 {
 	char tmp[PATH_MAX];
 	unsigned char rnd[6];
@@ -99,10 +127,12 @@ static int write_rename(const char *path, const void *data, size_t len,
 		goto fail;
 	}
 	fd = -1;
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, flags) < 0) {
-		r = -errno;
+	if (noreplace)
+		r = rename_noreplace(tmp, path);
+	else
+		r = rename(tmp, path) < 0 ? -errno : 0;
+	if (r < 0)
 		goto fail;
-	}
 	return atomicfile_sync_dir(path);
 fail:
 	if (fd >= 0)
@@ -120,7 +150,7 @@ int atomicfile_write(const char *path, const void *data, size_t len,
 int atomicfile_create(const char *path, const void *data, size_t len,
 		      mode_t mode)
 {
-	return write_rename(path, data, len, mode, RENAME_NOREPLACE);
+	return write_rename(path, data, len, mode, 1);
 }
 
 int atomicfile_read(const char *path, size_t max, uint8_t **data, size_t *len)
@@ -185,7 +215,7 @@ int atomicfile_set_aside(const char *path, const char *suffix, char *out,
 {
 	char dst[PATH_MAX];
 	long long now = (long long)time(NULL);
-	int i;
+	int i, r;
 
 	for (i = 0; i < 1000; i++) {
 		int n = i ? snprintf(dst, sizeof(dst), "%s.%s.%lld.%d", path,
@@ -195,12 +225,12 @@ int atomicfile_set_aside(const char *path, const char *suffix, char *out,
 
 		if (n >= (int)sizeof(dst))
 			return -ENAMETOOLONG;
-		/* NOREPLACE: never overwrites an earlier set-aside copy. */
-		if (renameat2(AT_FDCWD, path, AT_FDCWD, dst,
-			      RENAME_NOREPLACE) == 0)
+		/* Never overwrites an earlier set-aside copy. */
+		r = rename_noreplace(path, dst);
+		if (r == 0)
 			break;
-		if (errno != EEXIST)
-			return -errno;
+		if (r != -EEXIST)
+			return r;
 	}
 	if (i == 1000)
 		return -EEXIST;

@@ -187,8 +187,17 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 		for (attempt = 0; attempt < 2; attempt++) {
 			memset(res, 0, sizeof(*res));
 			r = conn_take(d, k, s, &c, res);
-			if (r < 0)
-				break;	/* local config problem: not transport */
+			if (r < 0) {
+				/*
+				 * Our own CA/cert/key files are unusable: the
+				 * same for every server, so no failover. Not
+				 * -ENOENT, which means "no such key" upstream.
+				 */
+				request_error(rq, "provider %s: cannot use its TLS credentials: %s",
+					      p->name, res->message[0] ? res->message :
+					      strerror(-r));
+				return -ENOTCONN;
+			}
 			r = fn(c, ctx, res);
 			conn_give(s, c);
 			/*

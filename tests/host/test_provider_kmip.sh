@@ -133,6 +133,16 @@ for e in provider.added provider.default provider.removed; do
 	tap_ok "event $e recorded"
 done
 
+# --- credentials that become unusable later: a clear error, not "no such key"
+cp "$KMIP_KEY" "$T/later.key"; chmod 600 "$T/later.key"
+h_ctl d provider add later --kmip "127.0.0.1:$KMIP_PORT" --ca "$KMIP_CA" --cert "$KMIP_CERT" --key "$T/later.key" >/dev/null
+chmod 644 "$T/later.key"
+h_expect_fail "key file made readable by others after add: refused with the file named" \
+	"provider later: cannot use its TLS credentials: .*later.key" h_ctl d key show "$ID" --provider later
+h_event_has d "r['event']=='key.missing' and r['provider']=='later'" && tap_fail "no key.missing event for a credential problem" ||
+	tap_ok "no key.missing event for a credential problem"
+h_ctl d provider remove later >/dev/null
+
 # --- restart: providers, default and VM map survive; KEK comes from the KMS
 h_daemon_stop d && h_daemon_start d "kmip_timeout_ms = 5000" &&
 	fp3=$(h_ctl d key fetch "$ID" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])') &&

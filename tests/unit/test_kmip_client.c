@@ -462,8 +462,9 @@ TEST_F_TIMEOUT(srv, other_owner_refused, 120)
 	ASSERT_EQ(0, conn_with(srv_other_cert, srv_other_key, srv_ca, &other,
 			       &self->res));
 	r = kmip_get_key(other, uid, &k, &self->res);
-	EXPECT_TRUE(r == -EACCES || r == -ENOENT) TH_LOG("%d %s", r,
-							 self->res.message);
+	/* PyKMIP 0.10: Permission Denied ("Could not locate object"). */
+	EXPECT_EQ(-EACCES, r) TH_LOG("%s", self->res.message);
+	EXPECT_EQ(0x0C, self->res.reason);
 	EXPECT_EQ(NULL, k.data);
 	EXPECT_FALSE(kmip_is_transport_error(r));
 	TH_LOG("other owner's Get: %s", self->res.message);

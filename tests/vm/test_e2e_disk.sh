@@ -50,7 +50,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 26
+tap_plan 27
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null
@@ -102,6 +102,12 @@ out=$(ctl open "$IMG" other 2>&1)
 case "$out" in
 *"device busy"*"already open"*) tap_ok "second open of the same disk refused (busy)" ;;
 *) tap_fail "second open of the same disk refused (busy)" "$out" ;;
+esac
+
+out=$(ctl format "$IMG" --force --vm-name "web 01" --vm-uuid $UUID 2>&1)
+case "$out" in
+*"device busy"*"attached to /dev/loop"*) tap_ok "format --force of an open disk refused (busy)" ;;
+*) tap_fail "format --force of an open disk refused (busy)" "$out" ;;
 esac
 
 dd if=/dev/urandom of="$W/data" bs=1M count=8 status=none

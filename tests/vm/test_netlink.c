@@ -134,6 +134,8 @@ TEST_F(nl, stats_equal_io_done)
 	EXPECT_STREQ(DNAME, d.name);
 	EXPECT_EQ(25, d.writes);
 	EXPECT_EQ(-ENODEV, vmc_genl_dev_get(self->g, "vmct-no-such-device", &d));
+	/* DEV_GET do without its required attribute */
+	EXPECT_EQ(-EINVAL, vmc_genl_dev_get(self->g, NULL, &d));
 	free(buf);
 }
 

@@ -58,7 +58,7 @@ if [ $ok = 1 ]; then tap_ok "open both, write random data, read back"; else tap_
 tap_check "close both" sh -c "'$E2E_BIN/vmcryptctl' --socket '$E2E_SOCK' close d0 && '$E2E_BIN/vmcryptctl' --socket '$E2E_SOCK' close d1"
 
 tap_check "persistence status lists the KEK" sh -c \
-	"'$E2E_BIN/vmcryptctl' --socket '$E2E_SOCK' persistence status | grep -q -- '$(head -n 1 "$D/keks")'"
+	"'$E2E_BIN/vmcryptctl' --socket '$E2E_SOCK' persistence status --keys | grep -q -- '$(head -n 1 "$D/keks")'"
 
 e2e_daemon_stop
 e2e_kms_stop "$KMS"
