@@ -73,7 +73,7 @@ static int parse_opts(int argc, char **argv, int *json, int max_pos,
 	};
 	int c;
 
-	optind = 1;
+	optind = 0;	/* full getopt reset (GNU) */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':

@@ -114,6 +114,13 @@ int op_disk_open(struct daemon *d, struct request *rq,
 		goto fail;
 
 	pthread_mutex_lock(&disk_mutex);
+	/* Again under the lock: a concurrent open of the same disk may have won. */
+	if (disk_find_open_uuid(info->uuid, od) == 0 ||
+	    (is_file && loopdev_find(path, tmp, sizeof(tmp)) == 0)) {
+		request_error(rq, "device busy: disk %s was opened by another request", path);
+		r = -EBUSY;
+		goto unlock;
+	}
 	if (req_name) {
 		snprintf(name, sizeof(name), "%s", req_name);
 	} else if (default_name(info->tok.vm_name, name, sizeof(name))) {

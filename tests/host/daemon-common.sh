@@ -169,6 +169,7 @@ def pump(a, b):
 print("ready", flush=True)
 while True:
     c, _ = ls.accept()
+    print("accepted", flush=True)
     if mode == "blackhole":
         held.append(c)
         continue

@@ -375,6 +375,23 @@ TEST_F(dir, set_aside_keeps_every_copy)
 	EXPECT_EQ(2, count_files(self->path));
 }
 
+TEST_F(dir, create_never_replaces)
+{
+	char f[128];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	snprintf(f, sizeof(f), "%s/backup.p12", self->path);
+	ASSERT_EQ(0, atomicfile_create(f, "first", 5, 0600));
+	EXPECT_EQ(-EEXIST, atomicfile_create(f, "second", 6, 0600));
+	ASSERT_EQ(0, atomicfile_read(f, 100, &buf, &len));
+	ASSERT_EQ((size_t)5, len);
+	EXPECT_EQ(0, memcmp(buf, "first", 5));
+	free(buf);
+	/* The refused write left no temporary file behind. */
+	EXPECT_EQ(1, count_files(self->path));
+}
+
 TEST_F(dir, shred)
 {
 	char f[128];
