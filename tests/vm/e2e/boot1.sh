@@ -64,6 +64,7 @@ e2e_daemon_stop
 e2e_kms_stop "$KMS"
 # Save what a real host keeps across a restart.
 if dd if=/dev/ram0 of="$D/ram0.save" bs=1M status=none && restart_save &&
+   cp "$IMG" "$D/disk0.img" &&
    rm -rf "$D/kms" && cp -a "$KMS" "$D/kms"; then
 	tap_ok "state, ram disk and KMS database saved for the next boot"
 else

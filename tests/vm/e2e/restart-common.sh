@@ -7,7 +7,9 @@
 #   - the TPM (vm-run --tpm-state: same swtpm state in every boot);
 #   - vmcryptd's state dir: /var/lib/vmcrypt is saved to $D/state at the
 #     end of a boot and restored at the start of the next;
-#   - the image file $D/disk0.img (it lives in the checkout);
+#   - the image file: it lives in the guest at /var/lib/vmcrypt-images/
+#     (libcryptsetup cannot write LUKS2 headers through the 9p share of the
+#     checkout) and is saved to / restored from $D/disk0.img;
 #   - the ram disk /dev/ram0: its contents are saved to $D/ram0.save and
 #     restored into a fresh brd device in the next boot;
 #   - the KMS's certificates, configuration and key database (/tmp/kms,
@@ -18,12 +20,16 @@ VM_NAME=db01
 VM_UUID=2b7e1516-28ae-4d2a-a6f7-15880926cf4f
 STATE=/var/lib/vmcrypt
 KMS=/tmp/kms
-IMG=$D/disk0.img
+IMG=/var/lib/vmcrypt-images/disk0.img
 E2E_DLOG=$D/vmcryptd-boot.log
 
 restart_restore() {
 	mkdir -p "$STATE" && chmod 700 "$STATE"
 	[ -d "$D/state" ] && cp -a "$D/state/." "$STATE/"
+	mkdir -p "$(dirname "$IMG")"
+	if [ -f "$D/disk0.img" ]; then
+		cp "$D/disk0.img" "$IMG" || return 1
+	fi
 	[ -d "$D/kms" ] && { mkdir -p "$KMS"; cp -a "$D/kms/." "$KMS/"; rm -f "$KMS/env"; }
 	modprobe brd rd_nr=1 rd_size=49152 || return 1
 	if [ -f "$D/ram0.save" ]; then
