@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -28,6 +29,7 @@
 #include <netinet/tcp.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "lib/secmem.h"
@@ -60,28 +62,75 @@ static const char *ssl_errstr(char *buf, size_t n)
 	return buf;
 }
 
-static int check_key_file(const char *path, struct kmip_result *res)
+/* No passphrase prompts in a daemon: an encrypted key is refused. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
-	struct stat st;
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
 
-	if (stat(path, &st) < 0) {
+/*
+ * Open the private key once, check owner and mode on that descriptor and
+ * parse the key from it, so the file checked is the file used.
+ */
+static int load_key_file(const char *path, EVP_PKEY **out,
+			 struct kmip_result *res)
+{
+	char eb[256];
+	struct stat st;
+	BIO *bio;
+	int fd, r = 0;
+
+	*out = NULL;
+	/* O_NONBLOCK: a FIFO planted as the key must not hang us in open(). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		int e = errno;
 
+		if (fd >= 0)
+			close(fd);
 		kmip_result_set(res, "private key %s: %s", path, strerror(e));
 		return -e;
 	}
-	if (st.st_uid != geteuid()) {
+	if (!S_ISREG(st.st_mode)) {
+		kmip_result_set(res, "private key %s is not a regular file", path);
+		r = -EINVAL;
+	} else if (st.st_uid != geteuid()) {
 		kmip_result_set(res, "private key %s is owned by uid %u, not by "
 				"the calling user (uid %u): refused", path,
 				(unsigned int)st.st_uid,
 				(unsigned int)geteuid());
-		return -EPERM;
-	}
-	if (st.st_mode & 077) {
+		r = -EPERM;
+	} else if (st.st_mode & 077) {
 		kmip_result_set(res, "private key %s has mode %04o: it must not "
 				"be accessible to group or others (chmod 600)",
 				path, (unsigned int)(st.st_mode & 07777));
-		return -EPERM;
+		r = -EPERM;
+	}
+	if (r == 0 && fcntl(fd, F_SETFL, 0) < 0) {
+		r = -errno;
+		kmip_result_set(res, "private key %s: %s", path, strerror(-r));
+	}
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	bio = BIO_new_fd(fd, BIO_CLOSE);
+	if (!bio) {
+		close(fd);
+		kmip_result_set(res, "private key %s: %s", path,
+				ssl_errstr(eb, sizeof(eb)));
+		return -ENOMEM;
+	}
+	*out = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	if (!*out) {
+		kmip_result_set(res, "private key %s: %s", path,
+				ssl_errstr(eb, sizeof(eb)));
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -101,6 +150,7 @@ static int check_readable(const char *what, const char *path,
 int tls_ctx_new(const struct kmip_tls_config *cfg, SSL_CTX **out,
 		struct kmip_result *res)
 {
+	EVP_PKEY *pkey = NULL;
 	char eb[256];
 	SSL_CTX *ctx;
 	int r;
@@ -117,13 +167,14 @@ int tls_ctx_new(const struct kmip_tls_config *cfg, SSL_CTX **out,
 	if (!r)
 		r = check_readable("private key", cfg->key_file, res);
 	if (!r)
-		r = check_key_file(cfg->key_file, res);
+		r = load_key_file(cfg->key_file, &pkey, res);
 	if (r < 0)
 		return r;
 
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx) {
 		kmip_result_set(res, "SSL_CTX_new: %s", ssl_errstr(eb, sizeof(eb)));
+		EVP_PKEY_free(pkey);
 		return -ENOMEM;
 	}
 	r = -EINVAL;
@@ -133,6 +184,11 @@ int tls_ctx_new(const struct kmip_tls_config *cfg, SSL_CTX **out,
 		goto fail;
 	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY | SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * Get responses carry KEKs: have OpenSSL wipe decrypted records in
+	 * its own buffers instead of freeing them with the plaintext inside.
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (!SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL)) {
 		kmip_result_set(res, "CA file %s: %s", cfg->ca_file,
@@ -144,8 +200,7 @@ int tls_ctx_new(const struct kmip_tls_config *cfg, SSL_CTX **out,
 				ssl_errstr(eb, sizeof(eb)));
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file,
-					SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
 		if (ERR_GET_REASON(ERR_peek_last_error()) ==
 		    X509_R_KEY_VALUES_MISMATCH) {
 			kmip_result_set(res, "private key %s does not match "
@@ -167,9 +222,11 @@ int tls_ctx_new(const struct kmip_tls_config *cfg, SSL_CTX **out,
 		r = -EKEYREJECTED;
 		goto fail;
 	}
+	EVP_PKEY_free(pkey);
 	*out = ctx;
 	return 0;
 fail:
+	EVP_PKEY_free(pkey);
 	SSL_CTX_free(ctx);
 	return r;
 }

@@ -384,6 +384,15 @@ int config_load(struct config *cfg, const char *path, int optional,
 		snprintf(err, errlen, "%s: not a regular file", path);
 		return -EINVAL;
 	}
+	/* The file grants roles: only its owner (root or us) may change it. */
+	if (S_ISREG(st.st_mode) &&
+	    ((st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid()))) {
+		fclose(f);
+		snprintf(err, errlen, "%s: refused: writable by group or others (mode %04o) or owned by uid %u; it must be owned by root and not writable by others",
+			 path, (unsigned int)(st.st_mode & 07777),
+			 (unsigned int)st.st_uid);
+		return -EPERM;
+	}
 	buf = malloc(CONFIG_MAX_SIZE + 1);
 	if (!buf) {
 		fclose(f);

@@ -70,7 +70,9 @@ int config_parse(struct config *cfg, const char *name, const char *text,
 
 /*
  * Load @path on top of the defaults into @cfg (which must be initialised
- * by config_init). A missing file is an error unless @optional.
+ * by config_init). A missing file is an error unless @optional; a regular
+ * file writable by group/others or owned by another user than root or us
+ * is refused (-EPERM): it decides who gets which role.
  * 0 or -errno with @err filled.
  */
 int config_load(struct config *cfg, const char *path, int optional,

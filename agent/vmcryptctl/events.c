@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -33,6 +34,20 @@ static void csv_field(const char *s)
 		putchar(*s);
 	}
 	putchar('"');
+}
+
+/*
+ * Records carry text from other users (paths, ids, error texts): show
+ * control characters as '?' so none reaches the terminal as an escape.
+ */
+static const char *safe(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
 }
 
 int events_main(int argc, char **argv)
@@ -97,14 +112,24 @@ int events_main(int argc, char **argv)
 	} else {
 		for (i = 0; i < n; i++) {
 			struct json_object *e = json_object_array_get_idx(evs, i);
+			char b[4][1024];
 
-			printf("%s %-22s %-7s user=%s", jget(e, "time"), jget(e, "event"),
-			       jget(e, "result"), jget(e, "user"));
+			printf("%s %-22s %-7s user=%s",
+			       safe(jget(e, "time"), b[0], sizeof(b[0])),
+			       safe(jget(e, "event"), b[1], sizeof(b[1])),
+			       safe(jget(e, "result"), b[2], sizeof(b[2])),
+			       safe(jget(e, "user"), b[3], sizeof(b[3])));
 			for (j = 4; j < NFIELDS; j++) {
-				if (!strcmp(fields[j], "result"))
+				const char *v = jget(e, fields[j]);
+				char *t;
+
+				if (!strcmp(fields[j], "result") || !*v)
 					continue;
-				if (*jget(e, fields[j]))
-					printf(" %s=\"%s\"", fields[j], jget(e, fields[j]));
+				t = strdup(v);
+				if (!t)
+					continue;
+				printf(" %s=\"%s\"", fields[j], safe(v, t, strlen(v) + 1));
+				free(t);
 			}
 			putchar('\n');
 		}

@@ -4,7 +4,8 @@
  * KEK map (STATE_DIR/vms.json) and creation of a VM's KEK. See keys.h.
  *
  * Locking: ks->lock guards the cache and the map and is never held across
- * provider calls. Creation of a VM's KEK is serialised per VM UUID (an
+ * provider calls or file writes; ks->write_lock orders changes of the map
+ * and their writes to vms.json. Creation of a VM's KEK is serialised per VM UUID (an
  * in-flight list), so two disks of one new VM formatted at once share one
  * KEK while other VMs proceed in parallel.
  */
@@ -45,7 +46,8 @@ struct inflight {
 };
 
 struct keystore {
-	pthread_mutex_t lock;
+	pthread_mutex_t write_lock;	/* serialises map changes + vms.json writes */
+	pthread_mutex_t lock;		/* memory only, never held across I/O */
 	pthread_cond_t cond;
 	struct kek_entry *cache;
 	struct vm_entry *vms;
@@ -151,8 +153,8 @@ static void now_rfc3339(char *buf, size_t len)
 	eventlog_timestamp(&ts, buf, len);
 }
 
-/* Serialise the map (caller holds ks->lock) and write it. */
-static int map_save(struct keystore *ks)
+/* Serialise the map into *@out (caller holds ks->lock; no I/O here). */
+static int map_serialize(struct keystore *ks, char **out)
 {
 	struct json_object *root = json_object_new_object();
 	struct json_object *arr = json_object_new_array();
@@ -182,8 +184,18 @@ static int map_save(struct keystore *ks)
 	json_object_object_add(root, "vms", arr);
 	s = json_object_to_json_string_length(root, JSON_C_TO_STRING_PRETTY |
 					      JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	r = s ? daemon_write_file(ks->map_path, s, len, 0600) : -ENOMEM;
+	*out = s ? strndup(s, len) : NULL;
+	r = *out ? 0 : -ENOMEM;
 	json_object_put(root);
+	return r;
+}
+
+/* Write a serialised map (caller holds ks->write_lock, not ks->lock). */
+static int map_write(struct keystore *ks, char *text, int r)
+{
+	if (r == 0)
+		r = daemon_write_file(ks->map_path, text, strlen(text), 0600);
+	free(text);
 	return r;
 }
 
@@ -206,6 +218,7 @@ int keys_init(struct daemon *d)
 
 	if (!ks)
 		return -ENOMEM;
+	pthread_mutex_init(&ks->write_lock, NULL);
 	pthread_mutex_init(&ks->lock, NULL);
 	pthread_cond_init(&ks->cond, NULL);
 	d->keys = ks;
@@ -275,6 +288,7 @@ void keys_free(struct daemon *d)
 		vm_entry_free(v);
 	}
 	free(ks->map_path);
+	pthread_mutex_destroy(&ks->write_lock);
 	pthread_mutex_destroy(&ks->lock);
 	pthread_cond_destroy(&ks->cond);
 	free(ks);
@@ -458,17 +472,27 @@ static int create_and_bind(struct daemon *d, struct request *rq,
 			vm_entry_free(nv);
 		goto fail;
 	}
+	/*
+	 * Change the map in memory, write it without holding ks->lock (the
+	 * cache stays usable during the fsync), undo on failure. write_lock
+	 * keeps other map changes out until then.
+	 */
+	pthread_mutex_lock(&ks->write_lock);
 	pthread_mutex_lock(&ks->lock);
 	v = vm_find(ks, uuid);
 	if (v) {
 		/* Swap contents so that a failed save can restore the old. */
 		struct vm_entry old = *v;
+		char *text = NULL;
 
 		v->name = nv->name;
 		v->provider = nv->provider;
 		v->kek_id = nv->kek_id;
 		memcpy(v->created, nv->created, sizeof(v->created));
-		r = map_save(ks);
+		r = map_serialize(ks, &text);
+		pthread_mutex_unlock(&ks->lock);
+		r = map_write(ks, text, r);
+		pthread_mutex_lock(&ks->lock);
 		if (r < 0) {
 			v->name = old.name;
 			v->provider = old.provider;
@@ -478,20 +502,27 @@ static int create_and_bind(struct daemon *d, struct request *rq,
 			old.provider = nv->provider;
 			old.kek_id = nv->kek_id;
 		}
+		pthread_mutex_unlock(&ks->lock);
 		free(old.name);
 		free(old.provider);
 		free(old.kek_id);
 		free(nv);
 	} else {
+		char *text = NULL;
+
 		nv->next = ks->vms;
 		ks->vms = nv;
-		r = map_save(ks);
+		r = map_serialize(ks, &text);
+		pthread_mutex_unlock(&ks->lock);
+		r = map_write(ks, text, r);
 		if (r < 0) {
+			pthread_mutex_lock(&ks->lock);
 			ks->vms = nv->next;
+			pthread_mutex_unlock(&ks->lock);
 			vm_entry_free(nv);
 		}
 	}
-	pthread_mutex_unlock(&ks->lock);
+	pthread_mutex_unlock(&ks->write_lock);
 	if (r < 0)
 		goto fail;
 	if (prov_out) {

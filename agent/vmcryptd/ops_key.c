@@ -19,6 +19,25 @@
 #include "vmcryptd/keys.h"
 #include "vmcryptd/ops.h"
 
+/*
+ * Key ids are the provider's text (KMIP Unique Identifier): 1-256
+ * characters without control characters, which would otherwise reach the
+ * event log and the terminals of those who read it.
+ */
+static int validate_key_id(struct request *rq, const char *id)
+{
+	size_t i, n = strlen(id);
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
+			break;
+	if (n == 0 || n > 256 || i < n) {
+		request_error(rq, "invalid key id: use 1-256 printable characters");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int op_key_create(struct daemon *d, struct request *rq,
 		  struct json_object *args, struct json_object *result)
 {
@@ -63,10 +82,9 @@ int op_key_show(struct daemon *d, struct request *rq,
 	r = args_string(rq, args, "id", true, &id);
 	if (r < 0)
 		return r;
-	if (!*id || strlen(id) > 256) {
-		request_error(rq, "invalid key id");
-		return -EINVAL;
-	}
+	r = validate_key_id(rq, id);
+	if (r < 0)
+		return r;
 	r = provider_get(d, rq, prov, &p);
 	if (r < 0)
 		return r;
@@ -104,6 +122,9 @@ int op_key_fetch(struct daemon *d, struct request *rq,
 	if (r < 0 && r != -ENOENT)
 		return r;
 	r = args_string(rq, args, "id", true, &id);
+	if (r < 0)
+		return r;
+	r = validate_key_id(rq, id);
 	if (r < 0)
 		return r;
 	r = args_bool(rq, args, "no_cache", &no_cache);

@@ -300,7 +300,8 @@ static int kmip_create_kek(struct provider *p, struct daemon *d,
 			   char **kek_id, struct secbuf *kek)
 {
 	struct kprov *k = p->priv;
-	struct create_ctx x = { .vm = vm, .kek = kek };
+	/* stage is read after run() even if no server was ever contacted. */
+	struct create_ctx x = { .vm = vm, .kek = kek, .stage = "Create" };
 	struct kmip_result res;
 	char refusal[300];
 	int r;
@@ -311,8 +312,8 @@ static int kmip_create_kek(struct provider *p, struct daemon *d,
 	refusal[0] = '\0';
 
 	r = run(p, d, rq, "create key", do_create, &x, &res, NULL);
-	if (r < 0 && !x.use_asi && !strcmp(x.stage, "Create") &&
-	    !kmip_is_transport_error(r) && r != -EACCES) {
+	if (r < 0 && !x.use_asi && !kmip_is_transport_error(r) &&
+	    r != -EACCES && !strcmp(x.stage, "Create")) {
 		/* Most likely the x- attributes: retry with ASI. */
 		snprintf(refusal, sizeof(refusal), "%s", res.message);
 		x.use_asi = 1;
@@ -592,7 +593,8 @@ static int check_file(struct request *rq, const char *what, const char *path,
 		request_error(rq, "%s file '%s' must be an absolute path", what, path);
 		return -EINVAL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not hang the request. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = -errno;
 
@@ -743,8 +745,14 @@ static int kmip_from_json(struct daemon *d, const char *name,
 	if (!json_object_object_get_ex(conf, "servers", &servers) ||
 	    !json_object_object_get_ex(conf, "ca", &ca) ||
 	    !json_object_object_get_ex(conf, "cert", &cert) ||
-	    !json_object_object_get_ex(conf, "key", &key))
+	    !json_object_object_get_ex(conf, "key", &key) ||
+	    !json_object_is_type(ca, json_type_string) ||
+	    !json_object_is_type(cert, json_type_string) ||
+	    !json_object_is_type(key, json_type_string)) {
+		log_err("provider %s: 'servers', 'ca', 'cert' and 'key' are required strings",
+			name);
 		return -EINVAL;
+	}
 	/* Files are checked again at each connection, not at start. */
 	r = build(d, &rq, name, servers, json_object_get_string(ca),
 		  json_object_get_string(cert), json_object_get_string(key),

@@ -12,8 +12,19 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 . tests/host/daemon-common.sh
 command -v swtpm >/dev/null || tap_skip_all "swtpm not installed (scripts/install-deps)"
+# swtpm pids we started, killed at exit even if $T was removed under us.
+SWTPM_PIDS=""
+swtpm_track() {	# swtpm_track DIR: remember the pid of the swtpm of DIR
+	SWTPM_PIDS="$SWTPM_PIDS $(. "$1/env" && echo "$SWTPM_PID")"
+}
+swtpm_kill_all() {
+	for p in $SWTPM_PIDS; do
+		grep -q swtpm "/proc/$p/cmdline" 2>/dev/null && kill "$p" 2>/dev/null
+	done
+	return 0
+}
 h_setup
-trap 'scripts/swtpm-test stop "$T/tpmA" >/dev/null 2>&1; scripts/swtpm-test stop "$T/tpmB" >/dev/null 2>&1; h_cleanup' EXIT
+trap 'scripts/swtpm-test stop "$T/tpmA" >/dev/null 2>&1; scripts/swtpm-test stop "$T/tpmB" >/dev/null 2>&1; swtpm_kill_all; h_cleanup' EXIT
 
 U1=6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
 U2=0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f
@@ -28,6 +39,7 @@ pjson() {	# pjson DAEMON PROVIDER FIELD
 
 for h in A B; do
 	scripts/swtpm-test start "$T/tpm$h" >/dev/null || { tap_fail "start swtpm $h"; tap_done; }
+	swtpm_track "$T/tpm$h"
 done
 TCTI_A=$(. "$T/tpmA/env" && echo "$TPM_TCTI")
 TCTI_B=$(. "$T/tpmB/env" && echo "$TPM_TCTI")
@@ -114,6 +126,7 @@ h_event_has a 'r["event"] == "provider.backed_up" and r["result"] == "ok"' &&
 # --- the KDK survives a restart of the daemon and the TPM (host reboot)
 h_daemon_stop a
 scripts/swtpm-test restart "$T/tpmA" >/dev/null || tap_fail "swtpm restart"
+swtpm_track "$T/tpmA"
 TCTI_A=$(. "$T/tpmA/env" && echo "$TPM_TCTI")
 h_daemon_start a "tpm_tcti = $TCTI_A" || { tap_fail "restart vmcryptd a"; tap_done; }
 [ "$(fp_of a "$K1")" = "$FA1" ] && tap_ok "after a reboot host A derives the same KEK" || tap_fail "after reboot"

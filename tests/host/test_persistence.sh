@@ -17,8 +17,19 @@ cd "$(dirname "$0")/../.."
 command -v swtpm >/dev/null || tap_skip_all "swtpm not installed (scripts/install-deps)"
 command -v tpm2_unseal >/dev/null || tap_skip_all "tpm2-tools not installed (scripts/install-deps)"
 command -v pykmip-server >/dev/null || tap_skip_all "pykmip-server not installed (scripts/install-deps)"
+# swtpm pids we started, killed at exit even if $T was removed under us.
+SWTPM_PIDS=""
+swtpm_track() {	# swtpm_track DIR: remember the pid of the swtpm of DIR
+	SWTPM_PIDS="$SWTPM_PIDS $(. "$1/env" && echo "$SWTPM_PID")"
+}
+swtpm_kill_all() {
+	for p in $SWTPM_PIDS; do
+		grep -q swtpm "/proc/$p/cmdline" 2>/dev/null && kill "$p" 2>/dev/null
+	done
+	return 0
+}
 h_setup
-trap 'scripts/swtpm-test stop "$T/tpm" >/dev/null 2>&1; h_cleanup' EXIT
+trap 'scripts/swtpm-test stop "$T/tpm" >/dev/null 2>&1; swtpm_kill_all; h_cleanup' EXIT
 
 N=12
 fp_of() {	# fp_of DAEMON ID -> fingerprint on stdout
@@ -46,6 +57,7 @@ nonroot() {	# run as nobody
 }
 
 scripts/swtpm-test start "$T/tpm" >/dev/null || { tap_fail "start swtpm"; tap_done; }
+swtpm_track "$T/tpm"
 . "$T/tpm/env"
 export TPM2TOOLS_TCTI
 h_kms_start "$T/kms1" || { tap_fail "start pykmip-server"; tap_done; }
@@ -102,6 +114,7 @@ fi
 h_daemon_stop d
 h_kms_stop "$T/kms1"
 scripts/swtpm-test restart "$T/tpm" >/dev/null || tap_fail "swtpm restart"
+swtpm_track "$T/tpm"
 . "$T/tpm/env"
 start=$(date +%s%N)
 h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "restart vmcryptd"; tap_done; }

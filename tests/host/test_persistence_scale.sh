@@ -13,8 +13,19 @@ cd "$(dirname "$0")/../.."
 . tests/host/daemon-common.sh
 command -v swtpm >/dev/null || tap_skip_all "swtpm not installed (scripts/install-deps)"
 command -v pykmip-server >/dev/null || tap_skip_all "pykmip-server not installed (scripts/install-deps)"
+# swtpm pids we started, killed at exit even if $T was removed under us.
+SWTPM_PIDS=""
+swtpm_track() {	# swtpm_track DIR: remember the pid of the swtpm of DIR
+	SWTPM_PIDS="$SWTPM_PIDS $(. "$1/env" && echo "$SWTPM_PID")"
+}
+swtpm_kill_all() {
+	for p in $SWTPM_PIDS; do
+		grep -q swtpm "/proc/$p/cmdline" 2>/dev/null && kill "$p" 2>/dev/null
+	done
+	return 0
+}
 h_setup
-trap 'scripts/swtpm-test stop "$T/tpm" >/dev/null 2>&1; h_cleanup' EXIT
+trap 'scripts/swtpm-test stop "$T/tpm" >/dev/null 2>&1; swtpm_kill_all; h_cleanup' EXIT
 N=${VMCRYPT_PERSIST_N:-1000}
 
 # One connection, many requests: the daemon's cost, not process start-up.
@@ -45,6 +56,7 @@ for line in open(infile):
 PYEOF
 
 scripts/swtpm-test start "$T/tpm" >/dev/null || { tap_fail "start swtpm"; tap_done; }
+swtpm_track "$T/tpm"
 TCTI=$(. "$T/tpm/env" && echo "$TPM_TCTI")
 h_kms_start "$T/kms1" || { tap_fail "start pykmip-server"; tap_done; }
 . "$T/kms1/env"
@@ -71,6 +83,7 @@ echo "# cache file: $(stat -c %s "$T/d/state/persist/cache") bytes for $N KEKs"
 h_daemon_stop d
 h_kms_stop "$T/kms1"
 scripts/swtpm-test restart "$T/tpm" >/dev/null || tap_fail "swtpm restart"
+swtpm_track "$T/tpm"
 TCTI=$(. "$T/tpm/env" && echo "$TPM_TCTI")
 t0=$(date +%s%N)
 h_daemon_start d "tpm_tcti = $TCTI" || { tap_fail "restart vmcryptd"; tap_done; }

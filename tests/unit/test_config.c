@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -155,6 +156,18 @@ TEST(load_files)
 	fclose(f);
 	EXPECT_EQ(0, config_load(&c, path, 0, err, sizeof(err)));
 	EXPECT_EQ(9, c.max_clients);
+	/* A file others may write would let them grant themselves roles. */
+	f = fopen(path, "w");
+	ASSERT_NE(NULL, f);
+	fputs("max_clients = 11\n", f);
+	fclose(f);
+	ASSERT_EQ(0, chmod(path, 0666));
+	EXPECT_EQ(-EPERM, config_load(&c, path, 0, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "writable by group or others")) TH_LOG("got '%s'", err);
+	EXPECT_EQ(9, c.max_clients);
+	ASSERT_EQ(0, chmod(path, 0644));
+	EXPECT_EQ(0, config_load(&c, path, 0, err, sizeof(err)));
+	EXPECT_EQ(11, c.max_clients);
 	EXPECT_EQ(-EINVAL, config_load(&c, "/tmp", 0, err, sizeof(err)));
 	unlink(path);
 	config_free(&c);

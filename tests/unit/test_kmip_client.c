@@ -553,6 +553,17 @@ TEST_F_TIMEOUT(srv, key_file_checks, 120)
 	EXPECT_EQ(-ENOENT, conn_with(srv_cert, "/nonexistent/key", srv_ca, &c,
 				     &self->res));
 	EXPECT_NE(NULL, strstr(self->res.message, "/nonexistent/key"));
+
+	/*
+	 * A FIFO with the right owner and mode: refused at once instead of
+	 * blocking in open() until someone writes a key into it.
+	 */
+	snprintf(key, sizeof(key), "%s/fifo.key", dir);
+	ASSERT_EQ(0, mkfifo(key, 0600));
+	EXPECT_EQ(-EINVAL, conn_with(srv_cert, key, srv_ca, &c, &self->res));
+	EXPECT_EQ(NULL, c);
+	EXPECT_NE(NULL, strstr(self->res.message, "not a regular file"))
+		TH_LOG("%s", self->res.message);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	run(cmd);
 }

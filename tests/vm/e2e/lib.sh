@@ -71,16 +71,16 @@ e2e_daemon_stop() {
 
 e2e_kms_start() {
 	local dir=$1
-	if "$E2E_ROOT/scripts/kmip-test-server" start "$dir" >/dev/null; then
+	mkdir -p "$dir"
+	if "$E2E_ROOT/scripts/kmip-test-server" start "$dir" >/dev/null 2>"$dir.start.err"; then
 		# shellcheck disable=SC1091
 		. "$dir/env"
 		return 0
 	fi
 	# Under TCG on a busy machine PyKMIP can take longer than the script's
 	# start timeout: start the same configuration again, with more patience.
-	[ -f "$dir/server.conf" ] || return 1
-	echo "e2e: retrying pykmip-server with a longer timeout" >&2
-	e2e_kms_restart "$dir" || return 1
+	[ -f "$dir/server.conf" ] || { cat "$dir.start.err" >&2; return 1; }
+	e2e_kms_restart "$dir" || { cat "$dir.start.err" >&2; return 1; }
 	KMIP_HOST=127.0.0.1
 	KMIP_PORT=$(sed -n 's/^port=//p' "$dir/server.conf")
 	KMIP_CA=$dir/ca.crt
@@ -97,6 +97,7 @@ e2e_kms_restart() {
 	setsid pykmip-server -f "$dir/server.conf" -l "$dir/server.log" \
 		</dev/null >>"$dir/server.out" 2>&1 &
 	E2E_KMS_PGID=$!
+	disown "$E2E_KMS_PGID" 2>/dev/null	# no "Killed" notice when we stop it
 	for i in $(seq 240); do
 		kill -0 "$E2E_KMS_PGID" 2>/dev/null || break
 		if timeout 2 openssl s_client -connect "127.0.0.1:$port" \
