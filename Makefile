@@ -45,8 +45,7 @@ STYLE_FILES := $(filter-out %.mod.c,$(wildcard kernel/*.c kernel/*.h)) include/u
 
 style:
 	@test -x $(CHECKPATCH) || scripts/kernel-source-files $(O)
-	$(CHECKPATCH) --no-tree --strict --terse --show-types \
-		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f $(STYLE_FILES)
+	$(CHECKPATCH) --no-tree --strict --terse --show-types -f $(STYLE_FILES)
 
 # sparse on every module source, forced rebuild (C=2).
 sparse:
