@@ -13,12 +13,15 @@
  * the decryption moves to a workqueue only when the completion runs in
  * hard irq context or with irqs off.
  *
- * Each bio has one skcipher request, preallocated in its per-bio data, and
- * converts its data units one after the other. A synchronous driver (or an
- * asynchronous one completing inline, like the SIMD wrappers when the FPU
- * is usable) does the whole bio in one loop; when a driver queues a unit
- * (cryptd), its completion resumes the loop. Nothing here fails for want
- * of memory: the page mempool and the bio_set guarantee forward progress.
+ * A bio of 256 KiB or more is cut into parts converted on several CPUs at
+ * once (vmc_convert_bio()); a smaller one is one part, converted in place.
+ * Each part has one skcipher request, preallocated in the per-bio data,
+ * and converts its data units one after the other. A synchronous driver
+ * (or an asynchronous one completing inline, like the SIMD wrappers when
+ * the FPU is usable) does the whole part in one loop; when a driver queues
+ * a unit (cryptd), its completion resumes the loop. Nothing here fails
+ * for want of memory: the page mempool and the bio_set guarantee forward
+ * progress.
  *
  * Key bytes come only from the logon keyring, pass through one short-lived
  * kernel buffer that is wiped, and then live only inside the transform.
@@ -33,10 +36,15 @@
 
 #define VMC_MIN_IOS 64
 #define VMC_MIN_POOL_PAGES BIO_MAX_VECS
+/* At most this many CPUs convert one bio, each at least VMC_PART_MIN. */
+#define VMC_MAX_PARTS 4
+#define VMC_PART_MIN (128 * 1024)
 
-static struct vmc_areq *io_areq(struct vmc_io *io)
+static struct vmc_part *io_part(struct vmc_io *io, unsigned int i)
 {
-	return PTR_ALIGN((void *)(io + 1), __alignof__(struct vmc_areq));
+	void *p = PTR_ALIGN((void *)(io + 1), __alignof__(struct vmc_part));
+
+	return p + i * io->vc->part_size;
 }
 
 /*
@@ -83,9 +91,12 @@ int vmc_crypt_init(struct vmc_dev *vc, const char *driver, char **err)
 	}
 	vc->async = !!(crypto_skcipher_alg(tfm)->base.cra_flags &
 		       CRYPTO_ALG_ASYNC);
-	vc->areq_size = sizeof(struct vmc_areq) + crypto_skcipher_reqsize(tfm);
+	vc->part_size = ALIGN(sizeof(struct vmc_part) +
+			      crypto_skcipher_reqsize(tfm),
+			      __alignof__(struct vmc_part));
+	vc->max_parts = min_t(unsigned int, num_possible_cpus(), VMC_MAX_PARTS);
 	vc->ti->per_io_data_size = sizeof(struct vmc_io) +
-		__alignof__(struct vmc_areq) + vc->areq_size;
+		__alignof__(struct vmc_part) + vc->max_parts * vc->part_size;
 
 	r = mempool_init_page_pool(&vc->page_pool, VMC_MIN_POOL_PAGES, 0);
 	if (r) {
@@ -301,33 +312,36 @@ static void vmc_crypt_failed(struct vmc_io *io, int r)
 	if (r == -EIO) {
 		DMERR_LIMIT("%s: data unit not aligned to the sector size",
 			    vmc_dev_name(io->vc));
-		io->status = BLK_STS_IOERR;
+		WRITE_ONCE(io->status, BLK_STS_IOERR);
 		return;
 	}
+	/* parts on other CPUs may fail at the same time: same values */
 	DMERR_LIMIT("%s: crypto error %d", vmc_dev_name(io->vc), r);
-	io->status = BLK_STS_IOERR;
-	io->crypto_failed = true;
+	WRITE_ONCE(io->status, BLK_STS_IOERR);
+	WRITE_ONCE(io->crypto_failed, true);
 }
 
 /*
- * Point the request at the data unit at io->in (and, for writes, the
- * bounce bvec at io->out). -EIO when a data unit straddles a bvec.
+ * Point the request at the data unit at part->in (and, for writes, the
+ * bounce bvec at part->out). -EIO when a data unit straddles a bvec.
  */
-static int vmc_prep(struct vmc_io *io, struct vmc_areq *areq)
+static int vmc_prep(struct vmc_part *part)
 {
+	struct vmc_io *io = part->io;
+	struct vmc_areq *areq = &part->areq;
 	struct vmc_dev *vc = io->vc;
 	unsigned int ss = vc->sector_size;
-	struct bio_vec bv_in = bio_iter_iovec(io->base, io->in);
+	struct bio_vec bv_in = bio_iter_iovec(io->base, part->in);
 	struct bio_vec bv_out;
-	u64 ivs = vc->iv_large_sectors ? io->sector >> vc->sector_shift :
-		  io->sector;
+	u64 ivs = vc->iv_large_sectors ? part->sector >> vc->sector_shift :
+		  part->sector;
 
 	if (unlikely(bv_in.bv_len < ss))
 		return -EIO;
 	sg_init_table(&areq->sg_in, 1);
 	sg_set_page(&areq->sg_in, bv_in.bv_page, ss, bv_in.bv_offset);
 	if (io->clone) {
-		bv_out = bio_iter_iovec(io->clone, io->out);
+		bv_out = bio_iter_iovec(io->clone, part->out);
 		sg_init_table(&areq->sg_out, 1);
 		sg_set_page(&areq->sg_out, bv_out.bv_page, ss, bv_out.bv_offset);
 	}
@@ -339,58 +353,60 @@ static int vmc_prep(struct vmc_io *io, struct vmc_areq *areq)
 	return 0;
 }
 
-static void vmc_advance(struct vmc_io *io)
+static void vmc_advance(struct vmc_part *part)
 {
+	struct vmc_io *io = part->io;
 	unsigned int ss = io->vc->sector_size;
 
-	bio_advance_iter_single(io->base, &io->in, ss);
+	bio_advance_iter_single(io->base, &part->in, ss);
 	if (io->clone)
-		bio_advance_iter_single(io->clone, &io->out, ss);
-	io->sector += ss >> SECTOR_SHIFT;
+		bio_advance_iter_single(io->clone, &part->out, ss);
+	part->sector += ss >> SECTOR_SHIFT;
 }
 
-static void vmc_convert(struct vmc_io *io);
+/* A part is converted (or failed); the last one moves the bio on. */
+static void vmc_part_done(struct vmc_part *part)
+{
+	struct vmc_io *io = part->io;
+
+	if (atomic_dec_and_test(&io->pending))
+		vmc_crypt_done(io);
+}
+
+static void vmc_convert(struct vmc_part *part);
 
 /* An asynchronous completion: go on with the next data unit. */
 static void vmc_convert_done(struct crypto_async_request *req, int r)
 {
-	struct vmc_io *io = req->data;
+	struct vmc_part *part = req->data;
 
 	/* a backlogged request has started; its real completion follows */
 	if (r == -EINPROGRESS)
 		return;
 	if (unlikely(r)) {
-		vmc_crypt_failed(io, r);
-		vmc_crypt_done(io);
+		vmc_crypt_failed(part->io, r);
+		vmc_part_done(part);
 		return;
 	}
-	vmc_advance(io);
-	vmc_convert(io);
+	vmc_advance(part);
+	vmc_convert(part);
 }
 
 /*
- * Convert the data units of @io one after the other with the request
+ * Convert the data units of @part one after the other with its request,
  * preallocated in the per-bio data. A synchronous driver (and an
  * asynchronous one that completes inline, as the SIMD wrappers do when the
- * FPU is usable) runs the whole bio in this loop; when the driver queues a
- * unit, its completion callback resumes the loop where it stopped. No
- * allocation, and no workqueue of ours.
+ * FPU is usable) runs the whole part in this loop; when the driver queues
+ * a unit, its completion callback resumes the loop where it stopped.
  */
-static void vmc_convert(struct vmc_io *io)
+static void vmc_convert(struct vmc_part *part)
 {
-	struct vmc_areq *areq = io_areq(io);
+	struct vmc_areq *areq = &part->areq;
+	struct vmc_io *io = part->io;
 	int r;
 
-	/*
-	 * No CRYPTO_TFM_REQ_MAY_SLEEP: the loop also runs in softirq context,
-	 * and a bio is at most 1 MiB, so there is no need for the walk to
-	 * cond_resched() after every unit (dm-crypt's inline mode neither).
-	 */
-	skcipher_request_set_tfm(&areq->req, io->vc->tfm);
-	skcipher_request_set_callback(&areq->req, CRYPTO_TFM_REQ_MAY_BACKLOG,
-				      vmc_convert_done, io);
-	while (io->in.bi_size) {
-		r = vmc_prep(io, areq);
+	while (part->in.bi_size) {
+		r = vmc_prep(part);
 		if (!r)
 			r = io->clone ? crypto_skcipher_encrypt(&areq->req) :
 					crypto_skcipher_decrypt(&areq->req);
@@ -400,9 +416,75 @@ static void vmc_convert(struct vmc_io *io)
 			vmc_crypt_failed(io, r);
 			break;
 		}
-		vmc_advance(io);
+		vmc_advance(part);
 	}
-	vmc_crypt_done(io);
+	vmc_part_done(part);
+}
+
+static void vmc_work_part(struct work_struct *work)
+{
+	vmc_convert(container_of(work, struct vmc_part, work));
+}
+
+/*
+ * Convert the whole bio (io->iter, and io->clone for writes). A bio of
+ * fewer than 2 * VMC_PART_MIN bytes, or on a single CPU, is converted
+ * here in one loop, with no workqueue. A larger one is cut into parts of
+ * whole data units: the first is converted here, each of the others on
+ * the next online CPU (our per-CPU workqueue), so that one large I/O uses
+ * every CPU's AES instead of one. The last part to finish completes (or
+ * submits) the bio.
+ *
+ * No CRYPTO_TFM_REQ_MAY_SLEEP: the loop also runs in softirq context, and
+ * a part is at most 1 MiB, so there is no need for the walk to
+ * cond_resched() after every unit (dm-crypt's inline mode neither).
+ */
+static void vmc_convert_bio(struct vmc_io *io)
+{
+	struct vmc_dev *vc = io->vc;
+	unsigned int ss = vc->sector_size;
+	unsigned int size = io->iter.bi_size;
+	unsigned int nr = 1, per, i, cpu;
+	struct bvec_iter in = io->iter;
+	struct bvec_iter out = io->clone ? io->clone->bi_iter : in;
+	u64 sector = io->sector;
+	struct vmc_part *part;
+
+	if (vc->max_parts > 1 && size >= 2 * VMC_PART_MIN)
+		nr = min3(vc->max_parts, num_online_cpus(), size / VMC_PART_MIN);
+	/* whole data units per part, and no empty part */
+	per = DIV_ROUND_UP(size / ss, nr) * ss;
+	nr = DIV_ROUND_UP(size, per);
+	atomic_set(&io->pending, nr);
+
+	cpu = raw_smp_processor_id();
+	for (i = 0; i < nr; i++) {
+		part = io_part(io, i);
+		part->io = io;
+		part->in = in;
+		part->in.bi_size = min(per, in.bi_size);
+		part->out = out;
+		part->out.bi_size = part->in.bi_size;
+		part->sector = sector;
+		skcipher_request_set_tfm(&part->areq.req, vc->tfm);
+		skcipher_request_set_callback(&part->areq.req,
+					      CRYPTO_TFM_REQ_MAY_BACKLOG,
+					      vmc_convert_done, part);
+		if (i + 1 < nr) {
+			bio_advance_iter(io->base, &in, per);
+			if (io->clone)
+				bio_advance_iter(io->clone, &out, per);
+			sector += per >> SECTOR_SHIFT;
+		}
+		if (!i)
+			continue;
+		cpu = cpumask_next(cpu, cpu_online_mask);
+		if (cpu >= nr_cpu_ids)
+			cpu = cpumask_first(cpu_online_mask);
+		INIT_WORK(&part->work, vmc_work_part);
+		queue_work_on(cpu, vc->wq, &part->work);
+	}
+	vmc_convert(io_part(io, 0));
 }
 
 /*
@@ -456,15 +538,13 @@ int vmc_map_write(struct vmc_io *io)
 	clone->bi_iter.bi_sector = vc->start +
 		dm_target_offset(vc->ti, io->base->bi_iter.bi_sector);
 	io->clone = clone;
-	io->in = io->iter;
-	io->out = clone->bi_iter;
-	vmc_convert(io);
+	vmc_convert_bio(io);
 	return 0;
 }
 
 static void vmc_work_read(struct work_struct *work)
 {
-	vmc_convert(container_of(work, struct vmc_io, work));
+	vmc_convert_bio(container_of(work, struct vmc_io, work));
 }
 
 static void vmc_read_endio(struct bio *bio)
@@ -476,13 +556,12 @@ static void vmc_read_endio(struct bio *bio)
 		vmc_finish(io, false);
 		return;
 	}
-	io->in = io->iter;
 	if (in_hardirq() || irqs_disabled()) {
 		INIT_WORK(&io->work, vmc_work_read);
 		queue_work(io->vc->wq, &io->work);
 		return;
 	}
-	vmc_convert(io);
+	vmc_convert_bio(io);
 }
 
 /* Remap a read; it is decrypted in place when it completes. */

@@ -66,7 +66,8 @@ struct vmc_dev {
 
 	struct crypto_skcipher *tfm;
 	bool async;			/* the driver may complete later */
-	unsigned int areq_size;		/* struct vmc_areq + request context */
+	unsigned int part_size;		/* struct vmc_part + request context */
+	unsigned int max_parts;		/* parts per bio, >= 1 */
 
 	mempool_t page_pool;		/* write bounce pages */
 	struct bio_set bs;		/* write bounce bios */
@@ -83,7 +84,7 @@ struct vmc_dev {
 	struct work_struct err_work;
 };
 
-/* The cipher request of a bio: one data unit, its IV and scatterlists. */
+/* The cipher request of a part: one data unit, its IV and scatterlists. */
 struct vmc_areq {
 	struct scatterlist sg_in;
 	struct scatterlist sg_out;
@@ -91,20 +92,33 @@ struct vmc_areq {
 	struct skcipher_request req;	/* followed by the driver's context */
 };
 
-/* Per-bio data (ti->per_io_data_size), followed by one struct vmc_areq. */
+/*
+ * A run of consecutive data units of a bio, converted by one CPU. A bio of
+ * at least 2 * VMC_PART_MIN bytes is cut into up to vc->max_parts parts:
+ * the first is converted where the bio is, the others on other CPUs.
+ */
+struct vmc_part {
+	struct vmc_io *io;
+	struct bvec_iter in;		/* next data unit in base */
+	struct bvec_iter out;		/* write: next unit in clone */
+	u64 sector;			/* IV sector of that unit */
+	struct work_struct work;	/* conversion on another CPU */
+	struct vmc_areq areq;		/* last: the driver's context follows */
+};
+
+/* Per-bio data (ti->per_io_data_size), followed by vc->max_parts parts. */
 struct vmc_io {
 	struct vmc_dev *vc;
 	struct bio *base;		/* the bio dm core gave us */
 	struct bio *clone;		/* write: the bounce bio */
 	struct bvec_iter iter;		/* base data, saved before remapping */
-	struct bvec_iter in;		/* next data unit in base */
-	struct bvec_iter out;		/* write: next unit in clone */
-	u64 sector;			/* IV sector of that unit */
+	u64 sector;			/* IV sector of the first data unit */
+	atomic_t pending;		/* parts not yet converted */
 	bio_end_io_t *orig_end_io;	/* read: dm core's completion */
 	void *orig_private;
 	blk_status_t status;
 	bool crypto_failed;
-	struct work_struct work;	/* deferred read decryption */
+	struct work_struct work;	/* read: deferred out of hard irq */
 };
 
 /* crypt.c */

@@ -141,6 +141,13 @@ h_expect_fail "key file made readable by others after add: refused with the file
 	"provider later: cannot use its TLS credentials: .*later.key" h_ctl d key show "$ID" --provider later
 h_event_has d "r['event']=='key.missing' and r['provider']=='later'" && tap_fail "no key.missing event for a credential problem" ||
 	tap_ok "no key.missing event for a credential problem"
+# Regression: create_kek read its stage name (NULL) when no server was ever
+# contacted, and the daemon died on this request.
+h_expect_fail "key create with an unusable key file: refused with the file named" \
+	"provider later: cannot use its TLS credentials: .*later.key" \
+	h_ctl d key create --provider later --vm-name later --vm-uuid "$UUID2"
+h_ctl d ping >/dev/null 2>&1 && tap_ok "vmcryptd still answers after that key create" ||
+	tap_fail "vmcryptd still answers after that key create"
 h_ctl d provider remove later >/dev/null
 
 # --- restart: providers, default and VM map survive; KEK comes from the KMS
