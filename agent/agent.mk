@@ -93,11 +93,23 @@ $(O)/tests/vm/%: tests/vm/%.c $(LIBVMCRYPT) $(KSFT_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBVMCRYPT) $(PKG_LIBS)
 
-# Fuzz targets: the whole library is rebuilt with clang and libFuzzer.
-FUZZ_FLAGS := $(BASE_CFLAGS) -Wall -Wextra -Werror -Wno-unused-parameter \
-	-fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-$(O)/fuzz/%: agent/fuzz/%.c $(LIB_SRC)
-	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -pthread
+# Fuzz targets: the library is compiled once more with clang and the fuzzer
+# instrumentation (fuzzer-no-link), then each target links against it.
+FUZZ_CFLAGS := $(BASE_CFLAGS) -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fno-omit-frame-pointer -fsanitize=address,undefined
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(O)/fuzzobj/%.o)
+FUZZ_LIB := $(O)/fuzzobj/libvmcrypt-fuzz.a
 
--include $(LIB_OBJ:.o=.d) $(D_OBJ:.o=.d) $(CTL_OBJ:.o=.d)
+$(O)/fuzzobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/fuzz/%: agent/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -pthread
+
+-include $(LIB_OBJ:.o=.d) $(D_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)
