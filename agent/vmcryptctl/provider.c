@@ -41,8 +41,13 @@ static int help_only(int argc, char **argv, const char *usage, int *json,
 		}
 	}
 	if (argc - optind != nargs) {
-		fprintf(stderr, "%s", usage);
-		return EXIT_USAGE;
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "provider %s", argv[0]);
+		if (argc - optind > nargs)
+			return usage_error(cmd, "unexpected argument '%s'",
+					   argv[optind + nargs]);
+		return usage_error(cmd, "expected a provider NAME");
 	}
 	return -1;
 }

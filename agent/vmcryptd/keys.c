@@ -4,10 +4,11 @@
  * KEK map (STATE_DIR/vms.json) and creation of a VM's KEK. See keys.h.
  *
  * Locking: ks->lock guards the cache and the map and is never held across
- * provider calls or file writes; ks->write_lock orders changes of the map
- * and their writes to vms.json. Creation of a VM's KEK is serialised per VM UUID (an
- * in-flight list), so two disks of one new VM formatted at once share one
- * KEK while other VMs proceed in parallel.
+ * provider calls or file writes (it may take the registry's lock inside,
+ * never the other way round); ks->write_lock orders changes of the map and
+ * their writes to vms.json. Creation of a VM's KEK is serialised per VM
+ * UUID (an in-flight list), so two disks of one new VM formatted at once
+ * share one KEK while other VMs proceed in parallel.
  */
 #include "vmcryptd/keys.h"
 
@@ -83,10 +84,19 @@ static struct kek_entry *cache_find(struct keystore *ks, const char *prov,
 	return NULL;
 }
 
-static int cache_put(struct keystore *ks, const char *prov, const char *id,
+/*
+ * Cache @kek as (@p's name, @id) unless @p was removed meanwhile: its
+ * keys_forget_provider() may already have run, and a later provider of the
+ * same name (another KMS, whose ids may coincide) must not find this KEK.
+ * The check is made under ks->lock, which keys_forget_provider() takes
+ * after the registry dropped @p, so one of the two always wins cleanly.
+ */
+static int cache_put(struct daemon *d, struct keystore *ks,
+		     const struct provider *p, const char *id,
 		     const struct secbuf *kek)
 {
 	struct kek_entry *e = calloc(1, sizeof(*e));
+	const char *prov = p->name;
 	int r;
 
 	if (!e)
@@ -99,7 +109,7 @@ static int cache_put(struct keystore *ks, const char *prov, const char *id,
 		return r < 0 ? r : -ENOMEM;
 	}
 	pthread_mutex_lock(&ks->lock);
-	if (cache_find(ks, prov, id)) {
+	if (cache_find(ks, prov, id) || !provider_is_registered(d, p)) {
 		pthread_mutex_unlock(&ks->lock);
 		kek_entry_free(e);
 		return 0;
@@ -335,7 +345,7 @@ int keys_get_kek(struct daemon *d, struct request *rq, const char *provider,
 	if (r == 0) {
 		request_event(d, rq, (struct event){ .event = "key.fetched",
 			      .provider = p->name, .key_id = kek_id, .result = "ok" });
-		(void)cache_put(ks, p->name, kek_id, out);
+		(void)cache_put(d, ks, p, kek_id, out);
 		persist_store(d, rq, p->name, kek_id, out);
 		goto done;
 	}
@@ -358,7 +368,7 @@ int keys_get_kek(struct daemon *d, struct request *rq, const char *provider,
 				      .provider = p->name, .key_id = kek_id,
 				      .result = "ok", .detail = perr });
 			rq->error[0] = '\0';
-			(void)cache_put(ks, p->name, kek_id, out);
+			(void)cache_put(d, ks, p, kek_id, out);
 			r = 0;
 			goto done;
 		}
@@ -455,7 +465,7 @@ static int create_and_bind(struct daemon *d, struct request *rq,
 	request_event(d, rq, (struct event){ .event = "key.created",
 		      .provider = p->name, .key_id = id, .vm_name = vm_name,
 		      .vm_uuid = uuid, .result = "ok" });
-	(void)cache_put(ks, p->name, id, out);
+	(void)cache_put(d, ks, p, id, out);
 	persist_store(d, rq, p->name, id, out);
 
 	nv = calloc(1, sizeof(*nv));

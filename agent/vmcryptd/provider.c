@@ -86,8 +86,14 @@ static ssize_t find(struct provider_registry *reg, const char *name)
 	return -1;
 }
 
-/* Serialise the registry (caller holds write_lock) and write it. */
-static int save(struct daemon *d)
+/*
+ * Serialise the registry as it will be after a change and write it
+ * (caller holds write_lock): @extra appended, the provider named @skip
+ * left out, @def as the default (NULL: the current one). Memory is only
+ * changed once this succeeded, so nobody sees a change that is not on disk.
+ */
+static int save(struct daemon *d, struct provider *extra, const char *skip,
+		const char *def)
 {
 	struct provider_registry *reg = d->providers;
 	struct json_object *root, *arr;
@@ -105,14 +111,18 @@ static int save(struct daemon *d)
 	}
 	json_object_object_add(root, "version", json_object_new_int(1));
 	pthread_mutex_lock(&reg->lock);
-	if (reg->default_name[0])
-		json_object_object_add(root, "default",
-				       json_object_new_string(reg->default_name));
-	for (i = 0; i < reg->n && r == 0; i++) {
-		struct provider *p = reg->list[i];
-		struct json_object *e = json_object_new_object();
-		struct json_object *conf = json_object_new_object();
+	if (!def)
+		def = reg->default_name;
+	if (def[0])
+		json_object_object_add(root, "default", json_object_new_string(def));
+	for (i = 0; i <= reg->n && r == 0; i++) {
+		struct provider *p = i < reg->n ? reg->list[i] : extra;
+		struct json_object *e, *conf;
 
+		if (!p || (skip && !strcmp(p->name, skip)))
+			continue;
+		e = json_object_new_object();
+		conf = json_object_new_object();
 		if (!e || !conf) {
 			json_object_put(e);
 			json_object_put(conf);
@@ -255,6 +265,19 @@ int provider_get(struct daemon *d, struct request *rq, const char *name,
 	return 0;
 }
 
+bool provider_is_registered(struct daemon *d, const struct provider *p)
+{
+	struct provider_registry *reg = d->providers;
+	bool same;
+	ssize_t i;
+
+	pthread_mutex_lock(&reg->lock);
+	i = find(reg, p->name);
+	same = i >= 0 && reg->list[i] == p;
+	pthread_mutex_unlock(&reg->lock);
+	return same;
+}
+
 int provider_list_names(struct daemon *d, struct json_object **names,
 			char **default_name)
 {
@@ -281,7 +304,7 @@ int registry_add(struct daemon *d, struct request *rq, struct provider *p,
 		 bool *made_default)
 {
 	struct provider_registry *reg = d->providers;
-	char olddef[PROVIDER_NAME_MAX + 1];
+	char newdef[PROVIDER_NAME_MAX + 1];
 	int r;
 
 	*made_default = false;
@@ -299,24 +322,21 @@ int registry_add(struct daemon *d, struct request *rq, struct provider *p,
 		request_error(rq, "too many providers (limit %d)", MAX_PROVIDERS);
 		return -ENOSPC;
 	}
-	memcpy(olddef, reg->default_name, sizeof(olddef));
-	reg->list[reg->n++] = p;
-	provider_ref(p);
-	if (!reg->default_name[0]) {
-		snprintf(reg->default_name, sizeof(reg->default_name), "%s", p->name);
-		*made_default = true;
-	}
+	/* The first provider added becomes the default. */
+	snprintf(newdef, sizeof(newdef), "%s",
+		 reg->default_name[0] ? reg->default_name : p->name);
 	pthread_mutex_unlock(&reg->lock);
-	r = save(d);
+	r = save(d, p, NULL, newdef);
 	if (r < 0) {
-		/* Undo: the file still says what it said. */
-		pthread_mutex_lock(&reg->lock);
-		reg->n--;
-		memcpy(reg->default_name, olddef, sizeof(olddef));
-		pthread_mutex_unlock(&reg->lock);
-		provider_put(p);
-		*made_default = false;
 		request_error(rq, "cannot save providers.json: %s", strerror(-r));
+	} else {
+		/* write_lock held: nothing changed the list meanwhile. */
+		pthread_mutex_lock(&reg->lock);
+		provider_ref(p);
+		reg->list[reg->n++] = p;
+		*made_default = !reg->default_name[0];
+		memcpy(reg->default_name, newdef, sizeof(newdef));
+		pthread_mutex_unlock(&reg->lock);
 	}
 	pthread_mutex_unlock(&reg->write_lock);
 	return r;
@@ -326,9 +346,11 @@ int registry_remove(struct daemon *d, struct request *rq, const char *name,
 		    struct provider **removed, char **new_default)
 {
 	struct provider_registry *reg = d->providers;
-	char olddef[PROVIDER_NAME_MAX + 1];
+	char newdef[PROVIDER_NAME_MAX + 1];
+	bool was_default;
 	struct provider *p;
 	ssize_t i;
+	size_t j;
 	int r;
 
 	*removed = NULL;
@@ -342,42 +364,44 @@ int registry_remove(struct daemon *d, struct request *rq, const char *name,
 		request_error(rq, "no provider named '%s'", name);
 		return -ENOENT;
 	}
+	was_default = !strcmp(reg->default_name, name);
+	memcpy(newdef, reg->default_name, sizeof(newdef));
+	if (was_default) {
+		/* The next provider in line becomes the default, if any. */
+		newdef[0] = '\0';
+		for (j = 0; j < reg->n; j++) {
+			if ((ssize_t)j != i) {
+				snprintf(newdef, sizeof(newdef), "%s",
+					 reg->list[j]->name);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&reg->lock);
+	r = save(d, NULL, name, newdef);
+	if (r < 0) {
+		request_error(rq, "cannot save providers.json: %s", strerror(-r));
+		pthread_mutex_unlock(&reg->write_lock);
+		return r;
+	}
+	if (was_default && newdef[0])
+		*new_default = strdup(newdef);	/* NULL: not reported, still done */
+	/* write_lock held: index @i is still the provider's. */
+	pthread_mutex_lock(&reg->lock);
 	p = reg->list[i];
 	memmove(&reg->list[i], &reg->list[i + 1],
 		(reg->n - (size_t)i - 1) * sizeof(reg->list[0]));
 	reg->n--;
-	memcpy(olddef, reg->default_name, sizeof(olddef));
-	if (!strcmp(reg->default_name, name)) {
-		/* The next provider in line becomes the default, if any. */
-		snprintf(reg->default_name, sizeof(reg->default_name), "%s",
-			 reg->n ? reg->list[0]->name : "");
-		if (reg->n)
-			*new_default = strdup(reg->default_name);
-	}
+	memcpy(reg->default_name, newdef, sizeof(newdef));
 	pthread_mutex_unlock(&reg->lock);
-	r = save(d);
-	if (r < 0) {
-		pthread_mutex_lock(&reg->lock);
-		memmove(&reg->list[i + 1], &reg->list[i],
-			(reg->n - (size_t)i) * sizeof(reg->list[0]));
-		reg->list[i] = p;
-		reg->n++;
-		memcpy(reg->default_name, olddef, sizeof(olddef));
-		pthread_mutex_unlock(&reg->lock);
-		free(*new_default);
-		*new_default = NULL;
-		request_error(rq, "cannot save providers.json: %s", strerror(-r));
-	} else {
-		*removed = p;	/* the registry's reference goes to the caller */
-	}
+	*removed = p;	/* the registry's reference goes to the caller */
 	pthread_mutex_unlock(&reg->write_lock);
-	return r;
+	return 0;
 }
 
 int registry_set_default(struct daemon *d, struct request *rq, const char *name)
 {
 	struct provider_registry *reg = d->providers;
-	char olddef[PROVIDER_NAME_MAX + 1];
 	int r;
 
 	pthread_mutex_lock(&reg->write_lock);
@@ -388,15 +412,14 @@ int registry_set_default(struct daemon *d, struct request *rq, const char *name)
 		request_error(rq, "no provider named '%s'", name);
 		return -ENOENT;
 	}
-	memcpy(olddef, reg->default_name, sizeof(olddef));
-	snprintf(reg->default_name, sizeof(reg->default_name), "%s", name);
 	pthread_mutex_unlock(&reg->lock);
-	r = save(d);
+	r = save(d, NULL, NULL, name);
 	if (r < 0) {
-		pthread_mutex_lock(&reg->lock);
-		memcpy(reg->default_name, olddef, sizeof(olddef));
-		pthread_mutex_unlock(&reg->lock);
 		request_error(rq, "cannot save providers.json: %s", strerror(-r));
+	} else {
+		pthread_mutex_lock(&reg->lock);
+		snprintf(reg->default_name, sizeof(reg->default_name), "%s", name);
+		pthread_mutex_unlock(&reg->lock);
 	}
 	pthread_mutex_unlock(&reg->write_lock);
 	return r;
@@ -429,7 +452,7 @@ int registry_save(struct daemon *d)
 	int r;
 
 	pthread_mutex_lock(&d->providers->write_lock);
-	r = save(d);
+	r = save(d, NULL, NULL, NULL);
 	pthread_mutex_unlock(&d->providers->write_lock);
 	return r;
 }

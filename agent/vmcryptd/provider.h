@@ -115,6 +115,12 @@ int provider_get(struct daemon *d, struct request *rq, const char *name,
 		 struct provider **out);
 void provider_put(struct provider *p);
 
+/*
+ * Whether @p is (still) the provider registered under its name: false once
+ * it was removed, even if another one took the name since.
+ */
+bool provider_is_registered(struct daemon *d, const struct provider *p);
+
 /* Names of all providers and the default (for other modules). */
 int provider_list_names(struct daemon *d, struct json_object **names,
 			char **default_name);

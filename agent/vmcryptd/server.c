@@ -76,6 +76,7 @@ int server_listen(struct daemon *d, int *lock_fd, int *listen_fd)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char *lockpath = NULL;
 	int lfd = -1, fd = -1, r;
+	mode_t old_umask;
 
 	*lock_fd = *listen_fd = -1;
 	if (strlen(d->socket_path) >= sizeof(sa.sun_path)) {
@@ -130,13 +131,21 @@ int server_listen(struct daemon *d, int *lock_fd, int *listen_fd)
 			strerror(-r));
 		goto fail;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	/*
+	 * Anyone may connect: authorisation is per request (SO_PEERCRED).
+	 * The mode comes from the umask at bind() rather than a chmod() by
+	 * path afterwards, which would follow a symlink swapped in meanwhile.
+	 * Start-up is single-threaded here, so the umask change is private.
+	 */
+	old_umask = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (r < 0) {
 		r = -errno;
 		log_err("cannot bind %s: %s", d->socket_path, strerror(-r));
 		goto fail;
 	}
-	/* Anyone may connect: authorisation is per request (SO_PEERCRED). */
-	if (chmod(d->socket_path, 0666) < 0 || listen(fd, 64) < 0) {
+	if (listen(fd, 64) < 0) {
 		r = -errno;
 		log_err("cannot listen on %s: %s", d->socket_path, strerror(-r));
 		unlink(d->socket_path);
