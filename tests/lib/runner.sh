@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # runner.sh: merge the TAP of many test programs into one TAP stream (bash).
 #
 # Sourced by tests/vm/run-all (in the guest) and scripts/run-tests (on the

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # tap.sh: TAP 13 helpers for vmcrypt's shell tests, sourced (". tests/lib/tap.sh").
 #
 # Output is the same format the kselftest harness prints, so that
