@@ -436,8 +436,9 @@ static void vmc_work_part(struct work_struct *work)
  * submits) the bio.
  *
  * No CRYPTO_TFM_REQ_MAY_SLEEP: the loop also runs in softirq context, and
- * a part is at most 1 MiB, so there is no need for the walk to
- * cond_resched() after every unit (dm-crypt's inline mode neither).
+ * a write is at most 1 MiB (a read rarely more), so there is no need for
+ * the walk to cond_resched() after every unit (dm-crypt's inline mode
+ * neither).
  */
 static void vmc_convert_bio(struct vmc_io *io)
 {

@@ -232,11 +232,13 @@ static int vmc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	vc->key_state = VMCRYPT_KEY_SET;
 
-	r = dm_set_target_max_io_len(ti, BIO_MAX_VECS << (PAGE_SHIFT - SECTOR_SHIFT));
-	if (r) {
-		ti->error = "Cannot set max I/O length";
-		goto bad;
-	}
+	/*
+	 * No ti->max_io_len: with one set, dm core also cuts every bio to the
+	 * queue's max_sectors (127 KiB on brd), which cost a clone, a bounce
+	 * bio and a completion per 124 KiB and kept a large I/O from being
+	 * converted on several CPUs at once. Only writes need a cap (one
+	 * bounce bio); vmc_map() applies it as dm-crypt does.
+	 */
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = vc->allow_discards ? 1 : 0;
 	ti->accounts_remapped_io = true;
@@ -274,6 +276,11 @@ static int vmc_map(struct dm_target *ti, struct bio *bio)
 		vmc_io_error(vc, false);
 		return DM_MAPIO_KILL;
 	}
+
+	/* a write is encrypted into one bounce bio of at most BIO_MAX_VECS */
+	if (unlikely(bio->bi_iter.bi_size > VMC_MAX_WRITE) &&
+	    bio_op(bio) == REQ_OP_WRITE)
+		dm_accept_partial_bio(bio, VMC_MAX_WRITE >> SECTOR_SHIFT);
 
 	io = dm_per_bio_data(bio, ti->per_io_data_size);
 	io->vc = vc;

@@ -28,6 +28,8 @@
 
 #define VMC_CIPHER "aes-xts-plain64"
 #define VMC_MAX_OPTS 3
+/* Largest write converted at once: one bounce bio (a multiple of 4096). */
+#define VMC_MAX_WRITE (BIO_MAX_VECS << PAGE_SHIFT)
 
 enum vmc_opt {
 	VMC_OPT_SECTOR_SIZE = 1,
