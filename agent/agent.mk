@@ -1,7 +1,7 @@
 # agent.mk: builds the userspace agent, its unit tests and fuzz targets.
 #
 # Sources are picked up by wildcard so that adding a file needs no edit here:
-#   agent/lib/*.c agent/kmip/*.c  -> $(O)/lib/libvmcrypt.a (everything but main)
+#   agent/lib/*.c agent/kmip/*.c  -> $(O)/obj-<flavour>/libvmcrypt.a (all but main)
 #   agent/vmcryptd/*.c            -> $(O)/bin/vmcryptd
 #   agent/vmcryptctl/*.c          -> $(O)/bin/vmcryptctl
 #   tests/unit/test_*.c           -> $(O)/tests/unit/test_* (kselftest harness)
@@ -45,13 +45,19 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 VM_SRC := $(sort $(wildcard tests/vm/test_*.c))
 FUZZ_SRC := $(sort $(wildcard agent/fuzz/fuzz_*.c))
 
-LIB_OBJ := $(LIB_SRC:%.c=$(O)/obj/%.o)
-D_OBJ := $(D_SRC:%.c=$(O)/obj/%.o)
-CTL_OBJ := $(CTL_SRC:%.c=$(O)/obj/%.o)
+# Plain and sanitizer builds keep separate objects; the programs and tests
+# in $(O) are relinked whenever the flavour changes (the stamp is renewed).
+FLAVOUR := $(if $(filter 1,$(SAN)),san,plain)
+OBJ := $(O)/obj-$(FLAVOUR)
+FLAVOUR_STAMP := $(O)/.flavour-$(FLAVOUR)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(OBJ)/%.o)
+D_OBJ := $(D_SRC:%.c=$(OBJ)/%.o)
+CTL_OBJ := $(CTL_SRC:%.c=$(OBJ)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
 VM_BIN := $(VM_SRC:tests/vm/%.c=$(O)/tests/vm/%)
 FUZZ_BIN := $(FUZZ_SRC:agent/fuzz/%.c=$(O)/fuzz/%)
-LIBVMCRYPT := $(O)/lib/libvmcrypt.a
+LIBVMCRYPT := $(OBJ)/libvmcrypt.a
 
 KSFT_HDR := $(O)/kselftest/kselftest_harness.h
 
@@ -64,14 +70,19 @@ unit: $(UNIT_BIN)
 vmtests: $(VM_BIN)
 fuzz: $(FUZZ_BIN)
 
-$(O)/obj/%.o: %.c
+$(FLAVOUR_STAMP):
+	@mkdir -p $(dir $@)
+	rm -f $(O)/.flavour-*
+	touch $@
+
+$(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(AGENT_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(LIBVMCRYPT): $(LIB_OBJ)
+$(LIBVMCRYPT): $(LIB_OBJ) $(FLAVOUR_STAMP)
 	@mkdir -p $(dir $@)
 	rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(LIB_OBJ)
 
 $(O)/bin/vmcryptd: $(D_OBJ) $(LIBVMCRYPT)
 	@mkdir -p $(dir $@)
