@@ -7,6 +7,7 @@
 #define VMCRYPTCTL_CTLUTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct json_object;
 
@@ -21,5 +22,21 @@ char *abs_path(const char *path);
 /* Print "usage error: MSG" style line and return EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* One verb of a subcommand with verbs ("provider add", "key show", ...). */
+struct ctl_verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+/*
+ * Dispatch argv[1] of subcommand @cmd to one of @verbs (argv[0] of the
+ * verb is its name). With no verb, or --help/-h, prints the verb list
+ * (to stderr and EXIT_USAGE when no verb was given). An unknown verb is a
+ * one-line usage error.
+ */
+int ctl_run_verb(const char *cmd, const struct ctl_verb *verbs, size_t n,
+		 int argc, char **argv);
 
 #endif

@@ -241,11 +241,7 @@ static int key_fetch(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *help;
-} verbs[] = {
+static const struct ctl_verb verbs[] = {
 	{ "create", key_create, "create a KEK for a VM" },
 	{ "show", key_show, "show a key's attributes on its provider" },
 	{ "list", key_list, "list VMs and their current KEK" },
@@ -254,24 +250,6 @@ static const struct {
 
 int key_main(int argc, char **argv)
 {
-	size_t i;
-
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *f = argc < 2 ? stderr : stdout;
-
-		fprintf(f, "Usage: vmcryptctl key <verb> [<args>]\n\n");
-		for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-			fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
-		fprintf(f, "\nRun 'vmcryptctl key <verb> --help' for its options.\n");
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		if (!strcmp(argv[1], verbs[i].name)) {
-			optind = 0;
-			return verbs[i].fn(argc - 1, argv + 1);
-		}
-	}
-	fprintf(stderr, "vmcryptctl key: unknown verb '%s'; see 'vmcryptctl key --help'\n",
-		argv[1]);
-	return EXIT_USAGE;
+	return ctl_run_verb("key", verbs, sizeof(verbs) / sizeof(verbs[0]),
+			    argc, argv);
 }

@@ -133,32 +133,14 @@ static int p_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct ctl_verb verbs[] = {
+	{ "enable", p_enable, "seal a persistence key in the TPM [--pcrs LIST]" },
+	{ "disable", p_disable, "wipe the KEK cache and the sealed key" },
+	{ "status", p_status, "show whether persistence is on [--keys] [--json]" },
+};
+
 int persistence_main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} verbs[] = {
-		{ "enable", p_enable },
-		{ "disable", p_disable },
-		{ "status", p_status },
-	};
-	size_t i;
-
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *f = argc < 2 ? stderr : stdout;
-
-		fprintf(f, "Usage: vmcryptctl persistence enable [--pcrs LIST] | disable | "
-			   "status [--keys] [--json]\n\n"
-			   "Run 'vmcryptctl persistence <verb> --help' for details.\n");
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		if (!strcmp(argv[1], verbs[i].name)) {
-			optind = 0;
-			return verbs[i].fn(argc - 1, argv + 1);
-		}
-	}
-	fprintf(stderr, "vmcryptctl persistence: unknown verb '%s'\n", argv[1]);
-	return EXIT_USAGE;
+	return ctl_run_verb("persistence", verbs, sizeof(verbs) / sizeof(verbs[0]),
+			    argc, argv);
 }

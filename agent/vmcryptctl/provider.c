@@ -314,11 +314,7 @@ static int provider_remove(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *help;
-} verbs[] = {
+static const struct ctl_verb verbs[] = {
 	{ "add", provider_add, "add a KMIP or native key provider" },
 	{ "list", provider_list, "list providers" },
 	{ "show", provider_show, "show one provider" },
@@ -331,24 +327,6 @@ static const struct {
 
 int provider_main(int argc, char **argv)
 {
-	size_t i;
-
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *f = argc < 2 ? stderr : stdout;
-
-		fprintf(f, "Usage: vmcryptctl provider <verb> [<args>]\n\n");
-		for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-			fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].help);
-		fprintf(f, "\nRun 'vmcryptctl provider <verb> --help' for its options.\n");
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		if (!strcmp(argv[1], verbs[i].name)) {
-			optind = 0;
-			return verbs[i].fn(argc - 1, argv + 1);
-		}
-	}
-	fprintf(stderr, "vmcryptctl provider: unknown verb '%s'; see 'vmcryptctl provider --help'\n",
-		argv[1]);
-	return EXIT_USAGE;
+	return ctl_run_verb("provider", verbs, sizeof(verbs) / sizeof(verbs[0]),
+			    argc, argv);
 }
