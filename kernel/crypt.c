@@ -453,9 +453,10 @@ static void vmc_convert_bio(struct vmc_io *io)
 
 	if (vc->max_parts > 1 && size >= 2 * VMC_PART_MIN)
 		nr = min3(vc->max_parts, num_online_cpus(), size / VMC_PART_MIN);
-	/* whole data units per part, and no empty part */
+	/* whole data units per part, and no empty part (nor a 0 divisor) */
 	per = DIV_ROUND_UP(size / ss, nr) * ss;
-	nr = DIV_ROUND_UP(size, per);
+	if (per)
+		nr = DIV_ROUND_UP(size, per);
 	atomic_set(&io->pending, nr);
 
 	cpu = raw_smp_processor_id();
