@@ -1,6 +1,7 @@
 #!/bin/sh
 # test_persistence_scale.sh: measures how long vmcryptd takes, with the
-# KMS down, to start and have N (default 1000, VMCRYPT_PERSIST_N) persisted
+# KMS down, to start and have N (default 200 in the suite; the figure in
+# the issue note is VMCRYPT_PERSIST_N=1000) persisted
 # KEKs usable: N KEKs are created on a real pykmip-server with persistence
 # on, then the daemon, the KMS and the swtpm are stopped, swtpm is started
 # again on the same state (a reboot) and the daemon restarted without the
@@ -26,7 +27,7 @@ swtpm_kill_all() {
 }
 h_setup
 trap 'scripts/swtpm-test stop "$T/tpm" >/dev/null 2>&1; swtpm_kill_all; h_cleanup' EXIT
-N=${VMCRYPT_PERSIST_N:-1000}
+N=${VMCRYPT_PERSIST_N:-200}
 
 # One connection, many requests: the daemon's cost, not process start-up.
 cat >"$T/client.py" <<'PYEOF'
