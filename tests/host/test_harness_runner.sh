@@ -45,9 +45,9 @@ esac
 sh -c '. tests/lib/tap.sh; tap_skip_all "nothing here"' >"$tmp/skipall" 2>&1
 rc=$?
 if [ "$rc" -eq 4 ] && grep -qx '1..0 # SKIP nothing here' "$tmp/skipall"; then
-	tap_ok "tap.sh: skip all prints 1..0 # SKIP and exits 4"
+	tap_ok "tap.sh: skip-all prints a 1..0 SKIP plan and exits 4"
 else
-	tap_fail "tap.sh: skip all prints 1..0 # SKIP and exits 4" "rc=$rc"
+	tap_fail "tap.sh: skip-all prints a 1..0 SKIP plan and exits 4" "rc=$rc"
 fi
 
 # runner.sh: one scenario per program; expect the counters it ends with.
