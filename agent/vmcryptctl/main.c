@@ -21,7 +21,7 @@ static const struct {
 	const char *help;
 } subcommands[] = {
 	{ "ping", ping_main, "Check that vmcryptd answers; show your role" },
-	{ "provider", provider_main, "Manage key providers (add, list, show, test, set-default, remove)" },
+	{ "provider", provider_main, "Manage key providers (add, list, show, test, set-default, remove, backup, restore)" },
 	{ "key", key_main, "Create and inspect KEKs (create, show, list, fetch)" },
 	{ "events", events_main, "Export the event log (--since, --format json|csv)" },
 	{ "kernel", kernel_main, "Talk to the dm-vmcrypt module directly (features, stats, monitor)" },
