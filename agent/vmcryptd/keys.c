@@ -163,6 +163,21 @@ static void now_rfc3339(char *buf, size_t len)
 	eventlog_timestamp(&ts, buf, len);
 }
 
+/* One VM->KEK map entry as JSON, as stored in vms.json and listed. */
+static struct json_object *vm_entry_to_json(const struct vm_entry *v)
+{
+	struct json_object *e = json_object_new_object();
+
+	if (!e)
+		return NULL;
+	json_object_object_add(e, "vm_uuid", json_object_new_string(v->uuid));
+	json_object_object_add(e, "vm_name", json_object_new_string(v->name));
+	json_object_object_add(e, "provider", json_object_new_string(v->provider));
+	json_object_object_add(e, "kek_id", json_object_new_string(v->kek_id));
+	json_object_object_add(e, "created", json_object_new_string(v->created));
+	return e;
+}
+
 /* Serialise the map into *@out (caller holds ks->lock; no I/O here). */
 static int map_serialize(struct keystore *ks, char **out)
 {
@@ -179,19 +194,17 @@ static int map_serialize(struct keystore *ks, char **out)
 		return -ENOMEM;
 	}
 	json_object_object_add(root, "version", json_object_new_int(1));
-	for (v = ks->vms; v; v = v->next) {
-		struct json_object *e = json_object_new_object();
-
-		if (!e)
-			break;
-		json_object_object_add(e, "vm_uuid", json_object_new_string(v->uuid));
-		json_object_object_add(e, "vm_name", json_object_new_string(v->name));
-		json_object_object_add(e, "provider", json_object_new_string(v->provider));
-		json_object_object_add(e, "kek_id", json_object_new_string(v->kek_id));
-		json_object_object_add(e, "created", json_object_new_string(v->created));
-		json_object_array_add(arr, e);
-	}
 	json_object_object_add(root, "vms", arr);
+	for (v = ks->vms; v; v = v->next) {
+		struct json_object *e = vm_entry_to_json(v);
+
+		/* Never write a map with VMs missing from it. */
+		if (!e || json_object_array_add(arr, e) < 0) {
+			json_object_put(e);
+			json_object_put(root);
+			return -ENOMEM;
+		}
+	}
 	s = json_object_to_json_string_length(root, JSON_C_TO_STRING_PRETTY |
 					      JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	*out = s ? strndup(s, len) : NULL;
@@ -663,16 +676,10 @@ int keys_vm_map(struct daemon *d, struct json_object **out)
 	}
 	pthread_mutex_lock(&ks->lock);
 	for (v = ks->vms; v; v = v->next) {
-		struct json_object *e = json_object_new_object();
+		struct json_object *e = vm_entry_to_json(v);
 
-		if (!e)
-			continue;
-		json_object_object_add(e, "vm_uuid", json_object_new_string(v->uuid));
-		json_object_object_add(e, "vm_name", json_object_new_string(v->name));
-		json_object_object_add(e, "provider", json_object_new_string(v->provider));
-		json_object_object_add(e, "kek_id", json_object_new_string(v->kek_id));
-		json_object_object_add(e, "created", json_object_new_string(v->created));
-		json_object_array_add(arr, e);
+		if (e && json_object_array_add(arr, e) < 0)
+			json_object_put(e);
 	}
 	pthread_mutex_unlock(&ks->lock);
 	json_object_object_add(root, "vms", arr);
