@@ -68,6 +68,20 @@ int op_key_create(struct daemon *d, struct request *rq,
 	return 0;
 }
 
+/* The optional "provider" and the required, validated "id" of a key op. */
+static int args_key_ref(struct request *rq, struct json_object *args,
+			const char **prov, const char **id)
+{
+	int r = args_string(rq, args, "provider", false, prov);
+
+	if (r < 0 && r != -ENOENT)
+		return r;
+	r = args_string(rq, args, "id", true, id);
+	if (r < 0)
+		return r;
+	return validate_key_id(rq, *id);
+}
+
 int op_key_show(struct daemon *d, struct request *rq,
 		struct json_object *args, struct json_object *result)
 {
@@ -76,13 +90,7 @@ int op_key_show(struct daemon *d, struct request *rq,
 	struct provider *p;
 	int r;
 
-	r = args_string(rq, args, "provider", false, &prov);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	r = args_string(rq, args, "id", true, &id);
-	if (r < 0)
-		return r;
-	r = validate_key_id(rq, id);
+	r = args_key_ref(rq, args, &prov, &id);
 	if (r < 0)
 		return r;
 	r = provider_get(d, rq, prov, &p);
@@ -118,13 +126,7 @@ int op_key_fetch(struct daemon *d, struct request *rq,
 	char fp[KDF_FPR_HEX_LEN + 1];
 	int r;
 
-	r = args_string(rq, args, "provider", false, &prov);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	r = args_string(rq, args, "id", true, &id);
-	if (r < 0)
-		return r;
-	r = validate_key_id(rq, id);
+	r = args_key_ref(rq, args, &prov, &id);
 	if (r < 0)
 		return r;
 	r = args_bool(rq, args, "no_cache", &no_cache);
