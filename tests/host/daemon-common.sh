@@ -19,6 +19,8 @@
 #   h_proxy_stop NAME
 #   h_free_port                      an unused loopback port
 #   h_events NAME                    path of daemon NAME's events.jsonl
+#   swtpm_track DIR / swtpm_kill_all  remember the swtpm of DIR (scripts/swtpm-test)
+#                                    and kill every remembered one at exit
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${VMCRYPT_BIN:-$top/${O:-build}/bin}
@@ -226,4 +228,16 @@ path, expr = sys.argv[1], sys.argv[2]
 recs = [json.loads(l) for l in open(path)]
 sys.exit(0 if any(eval(expr, {}, {"r": r}) for r in recs) else 1)
 PYEOF
+}
+
+# swtpm pids we started, killed at exit even if $T was removed under us.
+SWTPM_PIDS=""
+swtpm_track() {	# swtpm_track DIR: remember the pid of the swtpm of DIR
+	SWTPM_PIDS="$SWTPM_PIDS $(. "$1/env" && echo "$SWTPM_PID")"
+}
+swtpm_kill_all() {
+	for p in $SWTPM_PIDS; do
+		grep -q swtpm "/proc/$p/cmdline" 2>/dev/null && kill "$p" 2>/dev/null
+	done
+	return 0
 }

@@ -14,17 +14,6 @@ cd "$(dirname "$0")/../.."
 . tests/host/daemon-common.sh
 command -v swtpm >/dev/null || tap_skip_all "swtpm not installed (scripts/install-deps)"
 command -v pykmip-server >/dev/null || tap_skip_all "pykmip-server not installed (scripts/install-deps)"
-# swtpm pids we started, killed at exit even if $T was removed under us.
-SWTPM_PIDS=""
-swtpm_track() {	# swtpm_track DIR: remember the pid of the swtpm of DIR
-	SWTPM_PIDS="$SWTPM_PIDS $(. "$1/env" && echo "$SWTPM_PID")"
-}
-swtpm_kill_all() {
-	for p in $SWTPM_PIDS; do
-		grep -q swtpm "/proc/$p/cmdline" 2>/dev/null && kill "$p" 2>/dev/null
-	done
-	return 0
-}
 h_setup
 trap 'scripts/swtpm-test stop "$T/tpm" >/dev/null 2>&1; swtpm_kill_all; h_cleanup' EXIT
 N=${VMCRYPT_PERSIST_N:-200}
