@@ -13,10 +13,13 @@
  * the decryption moves to a workqueue only when the completion runs in
  * hard irq context or with irqs off.
  *
- * A bio of 256 KiB or more is cut into parts converted on several CPUs at
- * once (vmc_convert_bio()); a smaller one is one part, converted in place.
- * Each part has one skcipher request, preallocated in the per-bio data,
- * and converts its data units one after the other. A synchronous driver
+ * A bio of 256 KiB or more is converted on several CPUs at once: it is cut
+ * into 64 KiB chunks that workers on every CPU take one at a time until
+ * none is left (vmc_convert_bio()), so that a CPU busy with other work
+ * simply takes fewer. A smaller bio is one chunk, converted in place with
+ * no workqueue. Each CPU's part
+ * has one skcipher request, preallocated in the per-bio data, and converts
+ * its data units one after the other. A synchronous driver
  * (or an asynchronous one completing inline, like the SIMD wrappers when
  * the FPU is usable) does the whole part in one loop; when a driver queues
  * a unit (cryptd), its completion resumes the loop. Nothing here fails
@@ -36,9 +39,14 @@
 
 #define VMC_MIN_IOS 64
 #define VMC_MIN_POOL_PAGES BIO_MAX_VECS
-/* At most this many CPUs convert one bio, each at least VMC_PART_MIN. */
+/*
+ * At most this many CPUs convert one bio, and only a bio of 2 * VMC_PART_MIN
+ * bytes or more, shared out in chunks of VMC_CHUNK bytes (a multiple of
+ * every sector size).
+ */
 #define VMC_MAX_PARTS 4
 #define VMC_PART_MIN (128 * 1024)
+#define VMC_CHUNK (64 * 1024)
 
 static struct vmc_part *io_part(struct vmc_io *io, unsigned int i)
 {
@@ -108,8 +116,13 @@ int vmc_crypt_init(struct vmc_dev *vc, const char *driver, char **err)
 		*err = "Cannot allocate crypt bioset";
 		return r;
 	}
-	vc->wq = alloc_workqueue("vmcrypt_%s", WQ_MEM_RECLAIM | WQ_HIGHPRI |
-				 WQ_CPU_INTENSIVE, 0, vmc_dev_name(vc));
+	/*
+	 * Not WQ_HIGHPRI: a nice -20 worker converting a large bio would
+	 * starve the task that submits the next ones (fio at QD16 lost about
+	 * 10% of 1M throughput to that under TCG).
+	 */
+	vc->wq = alloc_workqueue("vmcrypt_%s", WQ_MEM_RECLAIM | WQ_CPU_INTENSIVE,
+				 0, vmc_dev_name(vc));
 	if (!vc->wq) {
 		*err = "Cannot allocate workqueue";
 		return -ENOMEM;
@@ -364,7 +377,32 @@ static void vmc_advance(struct vmc_part *part)
 	part->sector += ss >> SECTOR_SHIFT;
 }
 
-/* A part is converted (or failed); the last one moves the bio on. */
+/*
+ * Point @part at the next chunk of its bio that no other part has taken;
+ * false when none is left.
+ */
+static bool vmc_next_chunk(struct vmc_part *part)
+{
+	struct vmc_io *io = part->io;
+	unsigned int c = atomic_fetch_inc(&io->next_chunk);
+	unsigned int off;
+
+	if (c >= io->nr_chunks)
+		return false;
+	off = c * io->chunk_size;
+	part->in = io->iter;
+	bio_advance_iter(io->base, &part->in, off);
+	part->in.bi_size = min(io->chunk_size, io->iter.bi_size - off);
+	if (io->clone) {
+		part->out = io->clone->bi_iter;
+		bio_advance_iter(io->clone, &part->out, off);
+		part->out.bi_size = part->in.bi_size;
+	}
+	part->sector = io->sector + (off >> SECTOR_SHIFT);
+	return true;
+}
+
+/* A part has no chunk left (or failed); the last one moves the bio on. */
 static void vmc_part_done(struct vmc_part *part)
 {
 	struct vmc_io *io = part->io;
@@ -393,11 +431,12 @@ static void vmc_convert_done(struct crypto_async_request *req, int r)
 }
 
 /*
- * Convert the data units of @part one after the other with its request,
- * preallocated in the per-bio data. A synchronous driver (and an
- * asynchronous one that completes inline, as the SIMD wrappers do when the
- * FPU is usable) runs the whole part in this loop; when the driver queues
- * a unit, its completion callback resumes the loop where it stopped.
+ * Convert the data units of @part's chunk one after the other with its
+ * request, preallocated in the per-bio data, then take the next chunk,
+ * until none is left. A synchronous driver (and an asynchronous one that
+ * completes inline, as the SIMD wrappers do when the FPU is usable) runs
+ * everything in this loop; when the driver queues a unit, its completion
+ * callback resumes the loop where it stopped.
  */
 static void vmc_convert(struct vmc_part *part)
 {
@@ -405,35 +444,52 @@ static void vmc_convert(struct vmc_part *part)
 	struct vmc_io *io = part->io;
 	int r;
 
-	while (part->in.bi_size) {
-		r = vmc_prep(part);
-		if (!r)
-			r = io->clone ? crypto_skcipher_encrypt(&areq->req) :
-					crypto_skcipher_decrypt(&areq->req);
-		if (r == -EINPROGRESS || r == -EBUSY)
-			return;		/* vmc_convert_done() goes on */
-		if (unlikely(r)) {
-			vmc_crypt_failed(io, r);
-			break;
+	do {
+		while (part->in.bi_size) {
+			r = vmc_prep(part);
+			if (!r)
+				r = io->clone ?
+				    crypto_skcipher_encrypt(&areq->req) :
+				    crypto_skcipher_decrypt(&areq->req);
+			if (r == -EINPROGRESS || r == -EBUSY)
+				return;	/* vmc_convert_done() goes on */
+			if (unlikely(r)) {
+				vmc_crypt_failed(io, r);
+				/* the bio fails: leave the other chunks */
+				atomic_set(&io->next_chunk, io->nr_chunks);
+				goto done;
+			}
+			vmc_advance(part);
 		}
-		vmc_advance(part);
-	}
+	} while (vmc_next_chunk(part));
+done:
 	vmc_part_done(part);
 }
 
 static void vmc_work_part(struct work_struct *work)
 {
-	vmc_convert(container_of(work, struct vmc_part, work));
+	struct vmc_part *part = container_of(work, struct vmc_part, work);
+
+	if (vmc_next_chunk(part))
+		vmc_convert(part);
+	else
+		vmc_part_done(part);
 }
 
 /*
  * Convert the whole bio (io->iter, and io->clone for writes). A bio of
- * fewer than 2 * VMC_PART_MIN bytes, or on a single CPU, is converted
- * here in one loop, with no workqueue. A larger one is cut into parts of
- * whole data units: the first is converted here, each of the others on
- * the next online CPU (our per-CPU workqueue), so that one large I/O uses
- * every CPU's AES instead of one. The last part to finish completes (or
- * submits) the bio.
+ * fewer than 2 * VMC_PART_MIN bytes, or on a single CPU, is one chunk,
+ * converted here in one loop, with no workqueue. A larger one is cut into
+ * VMC_CHUNK chunks and gets one part per CPU (at most VMC_MAX_PARTS, and
+ * one per VMC_PART_MIN), queued on this CPU and the next ones (our per-CPU
+ * workqueue). Each part takes the next free chunk when it is done with
+ * one, so one large I/O uses every CPU's AES instead of one, a CPU with
+ * other work takes fewer chunks, and the submitter goes on submitting
+ * while the CPUs convert (several large bios in flight keep every CPU
+ * busy). The last part to finish completes (or submits) the bio. Against
+ * converting the first part inline, this measured 5-10% more 1M
+ * throughput at QD16; the hop costs nothing measurable on a bio that
+ * takes milliseconds to convert.
  *
  * No CRYPTO_TFM_REQ_MAY_SLEEP: the loop also runs in softirq context, and
  * a write is at most 1 MiB (a read rarely more), so there is no need for
@@ -443,50 +499,44 @@ static void vmc_work_part(struct work_struct *work)
 static void vmc_convert_bio(struct vmc_io *io)
 {
 	struct vmc_dev *vc = io->vc;
-	unsigned int ss = vc->sector_size;
 	unsigned int size = io->iter.bi_size;
-	unsigned int nr = 1, per, i, cpu;
-	struct bvec_iter in = io->iter;
-	struct bvec_iter out = io->clone ? io->clone->bi_iter : in;
-	u64 sector = io->sector;
+	unsigned int nr = 1, i, cpu;
 	struct vmc_part *part;
 
-	if (vc->max_parts > 1 && size >= 2 * VMC_PART_MIN)
+	io->chunk_size = size;
+	if (vc->max_parts > 1 && size >= 2 * VMC_PART_MIN) {
 		nr = min3(vc->max_parts, num_online_cpus(), size / VMC_PART_MIN);
-	/* whole data units per part, and no empty part (nor a 0 divisor) */
-	per = DIV_ROUND_UP(size / ss, nr) * ss;
-	if (per)
-		nr = DIV_ROUND_UP(size, per);
+		if (nr > 1)
+			io->chunk_size = VMC_CHUNK;
+	}
+	/* an empty bio is one empty chunk (and no division by zero) */
+	io->nr_chunks = size ? DIV_ROUND_UP(size, io->chunk_size) : 1;
+	atomic_set(&io->next_chunk, 0);
 	atomic_set(&io->pending, nr);
 
-	cpu = raw_smp_processor_id();
 	for (i = 0; i < nr; i++) {
 		part = io_part(io, i);
 		part->io = io;
-		part->in = in;
-		part->in.bi_size = min(per, in.bi_size);
-		part->out = out;
-		part->out.bi_size = part->in.bi_size;
-		part->sector = sector;
 		skcipher_request_set_tfm(&part->areq.req, vc->tfm);
 		skcipher_request_set_callback(&part->areq.req,
 					      CRYPTO_TFM_REQ_MAY_BACKLOG,
 					      vmc_convert_done, part);
-		if (i + 1 < nr) {
-			bio_advance_iter(io->base, &in, per);
-			if (io->clone)
-				bio_advance_iter(io->clone, &out, per);
-			sector += per >> SECTOR_SHIFT;
-		}
-		if (!i)
-			continue;
+	}
+	if (nr == 1) {
+		part = io_part(io, 0);
+		vmc_next_chunk(part);
+		vmc_convert(part);
+		return;
+	}
+	cpu = raw_smp_processor_id();
+	for (i = 0; i < nr; i++) {
+		part = io_part(io, i);
+		INIT_WORK(&part->work, vmc_work_part);
+		queue_work_on(cpu, vc->wq, &part->work);
 		cpu = cpumask_next(cpu, cpu_online_mask);
 		if (cpu >= nr_cpu_ids)
 			cpu = cpumask_first(cpu_online_mask);
-		INIT_WORK(&part->work, vmc_work_part);
-		queue_work_on(cpu, vc->wq, &part->work);
 	}
-	vmc_convert(io_part(io, 0));
 }
 
 /*

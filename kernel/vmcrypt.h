@@ -74,7 +74,7 @@ struct vmc_dev {
 	mempool_t page_pool;		/* write bounce pages */
 	struct bio_set bs;		/* write bounce bios */
 	struct mutex alloc_lock;	/* one blocking bounce allocator */
-	struct workqueue_struct *wq;	/* deferred reads */
+	struct workqueue_struct *wq;	/* deferred reads, large bios */
 
 	struct vmc_stats stats;
 
@@ -95,9 +95,11 @@ struct vmc_areq {
 };
 
 /*
- * A run of consecutive data units of a bio, converted by one CPU. A bio of
- * at least 2 * VMC_PART_MIN bytes is cut into up to vc->max_parts parts:
- * the first is converted where the bio is, the others on other CPUs.
+ * One CPU's share of the conversion of a bio. A bio of at least
+ * 2 * VMC_PART_MIN bytes is cut into chunks of whole data units and gets up
+ * to vc->max_parts parts, each queued on its own CPU and taking the next
+ * chunk nobody has taken yet until none is left. A smaller bio is one
+ * chunk and one part, converted where the bio is.
  */
 struct vmc_part {
 	struct vmc_io *io;
@@ -115,7 +117,10 @@ struct vmc_io {
 	struct bio *clone;		/* write: the bounce bio */
 	struct bvec_iter iter;		/* base data, saved before remapping */
 	u64 sector;			/* IV sector of the first data unit */
-	atomic_t pending;		/* parts not yet converted */
+	unsigned int chunk_size;	/* bytes, whole data units */
+	unsigned int nr_chunks;
+	atomic_t next_chunk;		/* first chunk not yet taken */
+	atomic_t pending;		/* parts not yet finished */
 	bio_end_io_t *orig_end_io;	/* read: dm core's completion */
 	void *orig_private;
 	blk_status_t status;

@@ -11,7 +11,9 @@
 #   tests/bench/guest-bench.sh OUTDIR
 #
 # VMCRYPT_BENCH_ROUNDS (3), VMCRYPT_BENCH_RUNTIME (5 s), VMCRYPT_BENCH_RAMP
-# (2 s), VMCRYPT_BENCH_SIZE_MB (256), VMCRYPT_BENCH_TCRYPT_RUNS (15).
+# (2 s), VMCRYPT_BENCH_SIZE_MB (256), VMCRYPT_BENCH_TCRYPT_RUNS (15),
+# VMCRYPT_BENCH_WORKLOADS (all; a space-separated subset of the names below,
+# for quick A/B runs while working on the data path).
 set -euo pipefail
 
 out=$1
@@ -121,6 +123,14 @@ workloads=(
 	"1m-read-qd16:--rw=read --bs=1M --iodepth=16 --numjobs=1"
 	"1m-write-qd16:--rw=write --bs=1M --iodepth=16 --numjobs=1"
 )
+if [ -n "${VMCRYPT_BENCH_WORKLOADS:-}" ]; then
+	picked=()
+	for w in "${workloads[@]}"; do
+		case " $VMCRYPT_BENCH_WORKLOADS " in *" ${w%%:*} "*) picked+=("$w") ;; esac
+	done
+	[ ${#picked[@]} -gt 0 ] || { say "VMCRYPT_BENCH_WORKLOADS names no workload"; exit 2; }
+	workloads=("${picked[@]}")
+fi
 ndev=${#devs[@]}
 for r in $(seq "$rounds"); do
 	for w in "${workloads[@]}"; do
