@@ -7,24 +7,22 @@
  * number (plus iv_offset), counted in 512-byte units, or in sector_size
  * units with iv_large_sectors.
  *
- * Writes are encrypted in the mapping context into bounce pages from a
- * page mempool and the bounce bio is submitted from there. Reads are
- * remapped as they are and decrypted in place in their completion context;
- * the decryption moves to a workqueue only when the completion runs in
- * hard irq context or with irqs off.
+ * Writes are encrypted into bounce pages from a page mempool and the
+ * bounce bio is submitted once they are. Reads are remapped as they are
+ * and decrypted in place when they complete.
  *
- * A bio of 256 KiB or more is converted on several CPUs at once: it is cut
+ * A bio under 256 KiB is converted where it is, with no workqueue: a write
+ * in the mapping context, a read in its completion context (on the
+ * workqueue only if that is hard irq or has irqs off). A larger bio is cut
  * into 64 KiB chunks that workers on every CPU take one at a time until
  * none is left (vmc_convert_bio()), so that a CPU busy with other work
- * simply takes fewer. A smaller bio is one chunk, converted in place with
- * no workqueue. Each CPU's part
- * has one skcipher request, preallocated in the per-bio data, and converts
- * its data units one after the other. A synchronous driver
- * (or an asynchronous one completing inline, like the SIMD wrappers when
- * the FPU is usable) does the whole part in one loop; when a driver queues
- * a unit (cryptd), its completion resumes the loop. Nothing here fails
- * for want of memory: the page mempool and the bio_set guarantee forward
- * progress.
+ * simply takes fewer. Each CPU's part has one skcipher request,
+ * preallocated in the per-bio data, and converts its data units one after
+ * the other. A synchronous driver (or an asynchronous one completing
+ * inline, like the SIMD wrappers when the FPU is usable) does a chunk in
+ * one loop; when a driver queues a unit (cryptd), its completion resumes
+ * the loop. Nothing here fails for want of memory: the page mempool and
+ * the bio_set guarantee forward progress.
  *
  * Key bytes come only from the logon keyring, pass through one short-lived
  * kernel buffer that is wiped, and then live only inside the transform.
