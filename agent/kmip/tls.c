@@ -4,7 +4,8 @@
  *
  * Sockets are non-blocking and every wait is a poll() bounded by the
  * caller's deadline, so a server that accepts and never answers, or
- * stops in the middle of a message, costs at most the configured timeout.
+ * stops in the middle of a message, costs at most the configured timeout;
+ * so does a server name whose DNS never answers (resolve_bounded()).
  * TLS 1.2 is the minimum; at 1.2 the cipher list also allows the
  * CBC-SHA256/384 suites that PyKMIP's server offers with an RSA key.
  */
@@ -20,6 +21,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -446,6 +448,117 @@ static int is_ip_literal(const char *host)
 	       inet_pton(AF_INET6, host, b) == 1;
 }
 
+/*
+ * getaddrinfo() has no timeout of its own: with a DNS server that never
+ * answers it waits as long as resolv.conf says (by default 5 s per try,
+ * two tries, per name server), and the caller's connect timeout would not
+ * hold. A name is therefore resolved in a detached thread while the
+ * caller waits until its deadline; an answer that comes too late is freed
+ * by that thread. The job is shared by the two and freed by the last.
+ */
+struct resolve_job {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* CLOCK_MONOTONIC, like the deadline */
+	int refs;			/* the caller and the thread */
+	int done;
+	int rc;				/* getaddrinfo()'s */
+	struct addrinfo *ai;
+	struct addrinfo hints;
+	char port[16];
+	char host[];
+};
+
+/* Drop one reference; called with j->lock held, returns with it released. */
+static void resolve_job_put(struct resolve_job *j)
+{
+	int last = --j->refs == 0;
+
+	pthread_mutex_unlock(&j->lock);
+	if (!last)
+		return;
+	if (j->ai)
+		freeaddrinfo(j->ai);
+	pthread_cond_destroy(&j->cond);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+static void *resolve_thread(void *arg)
+{
+	struct resolve_job *j = arg;
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(j->host, j->port, &j->hints, &ai);
+
+	pthread_mutex_lock(&j->lock);
+	j->rc = rc;
+	j->ai = rc ? NULL : ai;
+	j->done = 1;
+	pthread_cond_signal(&j->cond);
+	resolve_job_put(j);
+	return NULL;
+}
+
+static int resolve_bounded(const char *host, const char *port,
+			   const struct addrinfo *hints, int64_t deadline,
+			   struct addrinfo **out, struct kmip_result *res)
+{
+	size_t hlen = strlen(host) + 1;
+	struct resolve_job *j;
+	pthread_condattr_t ca;
+	pthread_attr_t attr;
+	struct timespec ts;
+	pthread_t th;
+	int r, rc;
+
+	*out = NULL;
+	j = calloc(1, sizeof(*j) + hlen);
+	if (!j) {
+		kmip_result_set(res, "resolve %s: out of memory", host);
+		return -ENOMEM;
+	}
+	memcpy(j->host, host, hlen);
+	snprintf(j->port, sizeof(j->port), "%s", port);
+	j->hints = *hints;
+	j->refs = 2;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->cond, &ca);
+	pthread_condattr_destroy(&ca);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&th, &attr, resolve_thread, j);
+	pthread_attr_destroy(&attr);
+	pthread_mutex_lock(&j->lock);
+	if (r) {
+		j->refs--;	/* the thread's, never taken */
+		resolve_job_put(j);
+		kmip_result_set(res, "resolve %s: cannot start a thread: %s",
+				host, strerror(r));
+		return -r;
+	}
+	ts.tv_sec = deadline / 1000;
+	ts.tv_nsec = (deadline % 1000) * 1000000;
+	while (!j->done)
+		if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) == ETIMEDOUT)
+			break;
+	if (!j->done) {
+		resolve_job_put(j);
+		kmip_result_set(res, "resolve %s: timed out", host);
+		return -ETIMEDOUT;
+	}
+	rc = j->rc;
+	*out = j->ai;
+	j->ai = NULL;
+	resolve_job_put(j);
+	if (rc) {
+		kmip_result_set(res, "resolve %s: %s", host, gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}
+
 int tls_connect(SSL_CTX *ctx, const char *host, unsigned int port,
 		int timeout_ms, struct tls_conn *tc, struct kmip_result *res)
 {
@@ -462,10 +575,19 @@ int tls_connect(SSL_CTX *ctx, const char *host, unsigned int port,
 	tc->ssl = NULL;
 	tc->fd = -1;
 	snprintf(portstr, sizeof(portstr), "%u", port);
-	r = getaddrinfo(host, portstr, &hints, &ai);
-	if (r) {
-		kmip_result_set(res, "resolve %s: %s", host, gai_strerror(r));
-		return -EHOSTUNREACH;
+	if (is_ip_literal(host)) {
+		/* no DNS involved: nothing to wait for */
+		hints.ai_flags |= AI_NUMERICHOST;
+		r = getaddrinfo(host, portstr, &hints, &ai);
+		if (r) {
+			kmip_result_set(res, "resolve %s: %s", host,
+					gai_strerror(r));
+			return -EHOSTUNREACH;
+		}
+	} else {
+		r = resolve_bounded(host, portstr, &hints, deadline, &ai, res);
+		if (r < 0)
+			return r;
 	}
 	r = -EHOSTUNREACH;
 	for (a = ai; a; a = a->ai_next) {

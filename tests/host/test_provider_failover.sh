@@ -5,8 +5,9 @@
 # "second"), so both hold the same keys. Checks: the first healthy server
 # is used; with the first stopped, requests fail over and the event log
 # says so; with the first accepting TCP but never answering, the daemon
-# fails over within its timeout while other clients are served; with all
-# servers down, one clear error naming each.
+# fails over within its timeout while other clients are served; with a
+# server name whose DNS never answers, likewise; with all servers down,
+# one clear error naming each.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
@@ -93,6 +94,67 @@ ms=$(( ($(date +%s%N) - s) / 1000000 ))
 [ "$ms" -lt "$TMO" ] && tap_ok "a recently failed server is skipped (${ms} ms)" || tap_fail "failed server skipped" "${ms} ms"
 
 h_ctl d key fetch "$ID" >/dev/null 2>&1	# through the memory cache
+
+# --- a server name whose DNS never answers: the connect timeout holds.
+# The daemon runs in its own mount namespace whose /etc/resolv.conf names
+# a DNS server on 127.0.0.1 that swallows every query (glibc alone would
+# wait 30 s here: timeout:30 attempts:1).
+dns_case() {
+	unshare -m true 2>/dev/null || { echo "cannot create a mount namespace (unshare -m)"; return 1; }
+	printf 'nameserver 127.0.0.1\noptions timeout:30 attempts:1\n' >"$T/resolv.conf"
+	cat >"$T/dns-blackhole.py" <<'PYEOF'
+import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    u.bind(("127.0.0.1", 53)); t.bind(("127.0.0.1", 53)); t.listen(8)
+except OSError as e:
+    print("cannot listen on 127.0.0.1:53: %s" % e, flush=True); sys.exit(1)
+print("ready", flush=True)
+while True:
+    time.sleep(60)
+PYEOF
+	$PY "$T/dns-blackhole.py" >"$T/dns.out" 2>&1 &
+	echo $! >"$T/dns.pid"
+	for _ in $(seq 1 100); do
+		grep -q . "$T/dns.out" && break
+		sleep 0.05
+	done
+	grep -qx ready "$T/dns.out" || { cat "$T/dns.out"; return 1; }
+	cat >"$T/vmcryptd-ns" <<EOF2
+#!/bin/sh
+exec unshare -m sh -c 'mount --bind "\$0" /etc/resolv.conf && exec "\$@"' "$T/resolv.conf" "$VMCRYPTD" "\$@"
+EOF2
+	chmod +x "$T/vmcryptd-ns"
+	return 0
+}
+if why=$(dns_case); then
+	real_vmcryptd=$VMCRYPTD
+	VMCRYPTD=$T/vmcryptd-ns
+	# retry_after: key create makes several requests; only the first
+	# tries the silent name, the others skip the failed server
+	h_daemon_start dns "kmip_timeout_ms = $TMO
+kmip_connect_timeout_ms = $TMO
+kmip_retry_after_s = 300" || tap_fail "start vmcryptd with the silent DNS"
+	VMCRYPTD=$real_vmcryptd
+	N=kms.vmcrypt.test:$KMIP_PORT
+	h_ctl dns provider add c --kmip "$N,$B" --ca "$KMIP_CA" --cert "$KMIP_CERT" --key "$KMIP_KEY" >/dev/null ||
+		tap_fail "provider add with a server name"
+	s=$(date +%s%N)
+	ID3=$(h_ctl dns key create --vm-name dns --vm-uuid 33333333-2222-4333-8444-555555555555 2>"$T/err")
+	ms=$(( ($(date +%s%N) - s) / 1000000 ))
+	[ -n "$ID3" ] && [ "$ms" -ge $((TMO - 200)) ] && [ "$ms" -lt $((TMO + 4000)) ] &&
+		tap_ok "silent DNS: failover within the connect timeout (${ms} ms, timeout ${TMO} ms)" ||
+		tap_fail "silent DNS: failover within the connect timeout" "${ms} ms; $(cat "$T/err")"
+	h_event_has dns "r['event']=='kms.unreachable' and r['server']=='$N' and 'resolve kms.vmcrypt.test: timed out' in r['error']" &&
+		tap_ok "event: server name not resolved in time" || tap_fail "kms.unreachable event for the silent DNS"
+	h_daemon_final dns
+else
+	tap_skip "silent DNS: failover within the connect timeout" "$why"
+	tap_skip "event: server name not resolved in time" "$why"
+fi
+[ -f "$T/dns.pid" ] && kill "$(cat "$T/dns.pid")" 2>/dev/null
 
 # --- everything down
 h_proxy_stop px
