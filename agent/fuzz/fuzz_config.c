@@ -26,11 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = config_parse(&c, "fuzz.conf", (const char *)data, size, err, sizeof(err));
 	if (r < 0) {
 		/* Refused: still the defaults, and a message was written. */
-		if (c.max_clients != 64 || strcmp(c.state_dir, CONFIG_DEFAULT_STATE_DIR) ||
-		    !err[0])
+		if (c.max_clients != 64 || c.max_clients_per_user != 8 ||
+		    strcmp(c.state_dir, CONFIG_DEFAULT_STATE_DIR) || !err[0])
 			abort();
 	} else {
-		if (c.max_clients < 1 || c.max_clients > 1024 || c.state_dir[0] != '/')
+		if (c.max_clients < 1 || c.max_clients > 1024 ||
+		    c.max_clients_per_user < 1 || c.max_clients_per_user > 1024 ||
+		    c.state_dir[0] != '/')
 			abort();
 	}
 	config_free(&c);

@@ -58,6 +58,7 @@ int config_init(struct config *cfg)
 	cfg->kmip_retry_after_s = 30;
 	cfg->client_timeout_ms = 30000;
 	cfg->max_clients = 64;
+	cfg->max_clients_per_user = 8;
 	for (i = 0; i <= ROLE_ADMIN; i++)
 		cfg->groups[i] = calloc(1, sizeof(char *));
 	if (!cfg->state_dir || !cfg->socket_path || !cfg->tpm_tcti ||
@@ -224,6 +225,7 @@ static int apply(struct config *c, const char *key, char *val, const char **why)
 		{ "kmip_retry_after_s", offsetof(struct config, kmip_retry_after_s), 0, 86400 },
 		{ "client_timeout_ms", offsetof(struct config, client_timeout_ms), 100, 3600000 },
 		{ "max_clients", offsetof(struct config, max_clients), 1, 1024 },
+		{ "max_clients_per_user", offsetof(struct config, max_clients_per_user), 1, 1024 },
 	};
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 	static const char *const rolekeys[] = { NULL, "viewer_groups",

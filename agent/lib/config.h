@@ -16,6 +16,8 @@
  *                                        for this long, 0 .. 86400)
  *   client_timeout_ms = 30000           (control socket reads)
  *   max_clients = 64                    (concurrent connections, 1..1024)
+ *   max_clients_per_user = 8            (connections of one non-root uid,
+ *                                        1..1024)
  *   admin_groups = wheel, vmcrypt-admin (Unix groups -> roles)
  *   operator_groups = ...
  *   viewer_groups = ...
@@ -52,6 +54,7 @@ struct config {
 	int kmip_retry_after_s;
 	int client_timeout_ms;
 	int max_clients;
+	int max_clients_per_user;
 	/* Group names per role; NULL-terminated arrays. */
 	char **groups[ROLE_ADMIN + 1];
 };

@@ -5,6 +5,11 @@
  * max_clients, per-request authorisation against the op table, and a
  * clean shutdown that stops accepting, unblocks every client thread and
  * waits for the handlers in flight (their KMS I/O has timeouts).
+ *
+ * Admission (at accept, from SO_PEERCRED read once there): a non-root uid
+ * holds at most max_clients_per_user connections, and a uid with no
+ * vmcrypt role may not take one of the last max_clients / 4 slots, so
+ * that local users without a role cannot lock admins and operators out.
  */
 #include "vmcryptd/server.h"
 
@@ -12,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -28,17 +35,46 @@
 #include "lib/proto.h"
 
 #define MAX_CONN_SLOTS 1024
+/* Role-less uids leave max_clients / RESERVE_DIVISOR slots free. */
+#define RESERVE_DIVISOR 4
+/* At most one log line per kind of refusal in this many seconds. */
+#define REFUSAL_LOG_INTERVAL_S 10
 
+/*
+ * Slot i is in use when conn_fds[i] >= 0; conn_uids[i] is then its peer's
+ * uid. Per-uid counts are found by scanning the slots, so they are exact
+ * and released by the same code that frees the slot.
+ */
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t conn_cond = PTHREAD_COND_INITIALIZER;
 static int conn_fds[MAX_CONN_SLOTS];
+static uid_t conn_uids[MAX_CONN_SLOTS];
 static int conn_count;
 
 struct conn {
 	struct daemon *d;
 	int fd;
 	int slot;
+	struct ucred cred;	/* SO_PEERCRED, read once at accept */
 };
+
+enum refusal {
+	REFUSE_FULL,		/* max_clients reached */
+	REFUSE_USER,		/* max_clients_per_user reached */
+	REFUSE_RESERVE,		/* the last slots are kept for role holders */
+	REFUSE_NR
+};
+
+/*
+ * Rate limit of the refusal log lines, so that a client hammering the
+ * socket cannot flood the journal. Only the accept loop (one thread)
+ * touches it.
+ */
+static struct {
+	struct timespec last;
+	int logged;
+	unsigned long suppressed;
+} refusal_log[REFUSE_NR];
 
 /* mkdir -p for the socket's directory, new levels mode 0755. */
 static int mkdir_parents(const char *path)
@@ -216,17 +252,11 @@ static void *conn_thread(void *arg)
 {
 	struct conn *c = arg;
 	struct daemon *d = c->d;
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
 	struct request base = { 0 };
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
-		log_warn("SO_PEERCRED failed: %s", strerror(errno));
-		goto out;
-	}
-	base.uid = cred.uid;
-	base.gid = cred.gid;
-	base.pid = cred.pid;
+	base.uid = c->cred.uid;
+	base.gid = c->cred.gid;
+	base.pid = c->cred.pid;
 
 	while (!d->stopping) {
 		struct json_object *req = NULL, *args, *resp;
@@ -277,7 +307,6 @@ static void *conn_thread(void *arg)
 		if (r < 0 || fatal)
 			break;
 	}
-out:
 	pthread_mutex_lock(&conn_lock);
 	conn_fds[c->slot] = -1;
 	conn_count--;
@@ -288,16 +317,62 @@ out:
 	return NULL;
 }
 
-static void refuse_busy(int fd)
+/* Answer @fd with EBUSY and @why (before it asks anything), close it. */
+static void refuse_busy(int fd, const char *why)
 {
-	struct json_object *resp = proto_response(-EBUSY,
-		"vmcryptd is serving too many clients; try again", NULL);
+	struct json_object *resp = proto_response(-EBUSY, why, NULL);
 
 	if (resp) {
 		(void)proto_send(fd, resp, PROTO_MAX_RESPONSE);
 		json_object_put(resp);
 	}
 	close(fd);
+}
+
+/* Log a refusal of @kind, at most once per interval per kind. */
+static void log_refusal(enum refusal kind, const struct ucred *cred,
+			const char *why)
+{
+	struct timespec now;
+	unsigned long n = refusal_log[kind].suppressed;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (refusal_log[kind].logged &&
+	    now.tv_sec - refusal_log[kind].last.tv_sec < REFUSAL_LOG_INTERVAL_S) {
+		refusal_log[kind].suppressed++;
+		return;
+	}
+	if (n)
+		log_warn("refusing a client (uid %u, pid %d): %s (%lu more refusals of this kind since the last such message)",
+			 (unsigned int)cred->uid, (int)cred->pid, why, n);
+	else
+		log_warn("refusing a client (uid %u, pid %d): %s",
+			 (unsigned int)cred->uid, (int)cred->pid, why);
+	refusal_log[kind].last = now;
+	refusal_log[kind].logged = 1;
+	refusal_log[kind].suppressed = 0;
+}
+
+static void uid_name(uid_t uid, char *name, size_t len)
+{
+	struct passwd pw, *pwp = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp)
+		snprintf(name, len, "%s", pw.pw_name);
+	else
+		snprintf(name, len, "%u", (unsigned int)uid);
+}
+
+/* Connections open from @uid; conn_lock held. */
+static int conns_of(uid_t uid)
+{
+	int i, n = 0;
+
+	for (i = 0; i < MAX_CONN_SLOTS; i++)
+		if (conn_fds[i] >= 0 && conn_uids[i] == uid)
+			n++;
+	return n;
 }
 
 void server_init(void)
@@ -312,24 +387,73 @@ int server_accept(struct daemon *d, int listen_fd)
 {
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	int max = DAEMON_CFG_INT(d, max_clients);
+	int per_user = DAEMON_CFG_INT(d, max_clients_per_user);
 	int tmo = DAEMON_CFG_INT(d, client_timeout_ms);
 	struct timeval tv = { tmo / 1000, (tmo % 1000) * 1000 };
+	int reserve, role_less = 0, kind = -1;
+	char user[64] = "", why[320];
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
 	pthread_attr_t attr;
 	pthread_t th;
 	struct conn *c;
-	int slot, r;
+	int slot, open, r;
 
 	if (fd < 0)
 		return (errno == EAGAIN || errno == EINTR ||
 			errno == ECONNABORTED) ? 0 : -errno;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		log_warn("SO_PEERCRED failed: %s", strerror(errno));
+		close(fd);
+		return 0;
+	}
+	if (max > MAX_CONN_SLOTS)
+		max = MAX_CONN_SLOTS;
+	reserve = max / RESERVE_DIVISOR;
+
+	/*
+	 * The role matters here only when a reserved slot is at stake, so
+	 * the group database (maybe slow) is asked only then, and never
+	 * under conn_lock. Only this thread adds connections: until we
+	 * lock again the count can only drop, so "no reserved slot at
+	 * stake" stays true and a role not looked up is never needed.
+	 */
+	if (cred.uid != 0) {
+		pthread_mutex_lock(&conn_lock);
+		open = conn_count;
+		pthread_mutex_unlock(&conn_lock);
+		if (max - open - 1 < reserve) {
+			pthread_rwlock_rdlock(&d->cfg_lock);
+			role_less = config_role_of(&d->cfg, cred.uid, cred.gid,
+						   user, sizeof(user)) == ROLE_NONE;
+			pthread_rwlock_unlock(&d->cfg_lock);
+		}
+	}
 
 	pthread_mutex_lock(&conn_lock);
-	if (conn_count >= max || conn_count >= MAX_CONN_SLOTS) {
+	if (cred.uid != 0 && conns_of(cred.uid) >= per_user)
+		kind = REFUSE_USER;
+	else if (conn_count >= max)
+		kind = REFUSE_FULL;
+	else if (role_less && max - conn_count - 1 < reserve)
+		kind = REFUSE_RESERVE;
+	if (kind >= 0) {
 		pthread_mutex_unlock(&conn_lock);
-		log_warn("refusing a client: %d connections open", max);
-		refuse_busy(fd);
+		if (!user[0])
+			uid_name(cred.uid, user, sizeof(user));
+		if (kind == REFUSE_USER)
+			snprintf(why, sizeof(why), "too many connections from user %s (max_clients_per_user = %d)",
+				 user, per_user);
+		else if (kind == REFUSE_RESERVE)
+			snprintf(why, sizeof(why), "vmcryptd is serving too many clients: the last %d of max_clients = %d connections are kept for users with a vmcrypt role, and user %s has none; try again",
+				 reserve, max, user);
+		else
+			snprintf(why, sizeof(why), "vmcryptd is serving too many clients (max_clients = %d); try again",
+				 max);
+		log_refusal(kind, &cred, why);
+		refuse_busy(fd, why);
 		return 0;
 	}
 	for (slot = 0; conn_fds[slot] >= 0; slot++)
@@ -343,7 +467,9 @@ int server_accept(struct daemon *d, int listen_fd)
 	c->d = d;
 	c->fd = fd;
 	c->slot = slot;
+	c->cred = cred;
 	conn_fds[slot] = fd;
+	conn_uids[slot] = cred.uid;
 	conn_count++;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

@@ -2,7 +2,8 @@
 # test_daemon_basic.sh: vmcryptd lifecycle and control protocol, no KMS:
 # start/ping, file modes, bad config refused with FILE:LINE, a second
 # daemon on the same socket refused, protocol version and size caps,
-# unknown ops, CLI exit codes and messages, --help everywhere,
+# unknown ops, connection caps (global, per user, slots kept for role
+# holders), CLI exit codes and messages, --help everywhere,
 # sd_notify READY=1, SIGHUP reload, SIGTERM clean shutdown.
 set -u
 cd "$(dirname "$0")/../.."
@@ -138,7 +139,10 @@ def conn():
     s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path); return s
 def call(s):
     b = json.dumps({"version": 1, "op": "ping"}).encode()
-    s.sendall(struct.pack(">I", len(b)) + b)
+    try:
+        s.sendall(struct.pack(">I", len(b)) + b)
+    except BrokenPipeError:
+        pass	# a refused client may be closed already; its answer is queued
     h = s.recv(4)
     if len(h) < 4:
         return None
@@ -167,6 +171,156 @@ PYEOF
 	h_daemon_stop d2
 else
 	tap_fail "start second daemon"
+fi
+
+# --- per-user cap and the slots kept for role holders (max_clients_per_user)
+if [ "$(id -u)" != 0 ] || ! command -v useradd >/dev/null; then
+	for c in "per-user cap" "refusal logged once" "root exempt" "released on close" \
+		 "reserve for role holders" "released on idle timeout" "SIGHUP applies it"; do
+		tap_skip "max_clients_per_user: $c" "needs root and useradd (throwaway users)"
+	done
+else
+	sfx=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	PG=vmcpg$sfx PN1=vmcp1$sfx PN2=vmcp2$sfx PN3=vmcp3$sfx PV=vmcpv$sfx
+	groupadd "$PG" && H_GROUPS="$H_GROUPS $PG"
+	for u in $PN1 $PN2 $PN3; do
+		useradd -M -N -g users -s /usr/sbin/nologin "$u" && H_USERS="$H_USERS $u"
+	done
+	useradd -M -N -g users -G "$PG" -s /usr/sbin/nologin "$PV" && H_USERS="$H_USERS $PV"
+	# 8 slots, 3 per user; role-less users leave 8/4 = 2 slots free.
+	D3CONF="max_clients = 8
+max_clients_per_user = 3
+client_timeout_ms = 4000
+viewer_groups = $PG"
+	if id "$PV" >/dev/null 2>&1 && h_daemon_start d3 "$D3CONF"; then
+		cat >"$T/peruser.py" <<'PYEOF'
+# Connections as other users: a forked child takes the user's uid and gid,
+# connects (SO_PEERCRED is the connecting process's) and hands the socket
+# back over SCM_RIGHTS, so one process can hold everyone's connections.
+import errno, json, os, pwd, socket, struct, sys, time
+path, case, n1, n2, n3, v = sys.argv[1:7]
+def conn(user=None):
+    if user is None:
+        s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path); return s
+    pw = pwd.getpwnam(user)
+    a, b = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            a.close()
+            os.setgroups([]); os.setgid(pw.pw_gid); os.setuid(pw.pw_uid)
+            s = socket.socket(socket.AF_UNIX); s.connect(path)
+            socket.send_fds(b, [b"x"], [s.fileno()])
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    b.close()
+    _, fds, _, _ = socket.recv_fds(a, 1, 1)
+    os.waitpid(pid, 0); a.close()
+    if not fds:
+        raise RuntimeError("cannot connect as " + user)
+    s = socket.socket(fileno=fds[0]); s.settimeout(5)
+    return s
+def recvn(s, n):
+    d = b""
+    while len(d) < n:
+        c = s.recv(n - len(d))
+        if not c:
+            return None
+        d += c
+    return d
+def call(s):
+    """ping on s; the answer, or None if the daemon closed without one"""
+    b = json.dumps({"version": 1, "op": "ping"}).encode()
+    try:
+        s.sendall(struct.pack(">I", len(b)) + b)
+    except OSError:
+        pass	# a refused client may be closed already; its answer is queued
+    try:
+        h = recvn(s, 4)
+        d = h and recvn(s, struct.unpack(">I", h)[0])
+    except OSError:
+        return None
+    return json.loads(d) if d else None
+def closed(s):
+    try:
+        return s.recv(1) == b""
+    except OSError:
+        return True
+fails = []
+def check(what, cond, got=None):
+    if not cond:
+        fails.append(what + ("" if got is None else ": got %r" % (got,)))
+def served(user, n):
+    out = []
+    for i in range(n):
+        s = conn(user); r = call(s)
+        check("%s connection %d served" % (user or "root", i + 1), r and r["ok"], r)
+        out.append(s)
+    return out
+def refused(user, text):
+    s = conn(user); r = call(s)
+    check("%s refused with EBUSY and %r" % (user or "root", text),
+          r and not r["ok"] and r["errno"] == errno.EBUSY and text in r["error"], r)
+    check("%s's refused connection closed" % (user or "root"), closed(s))
+    s.close()
+time.sleep(0.5)	# connections of the previous case are released
+held = []
+if case == "cap":
+    held += served(n1, 3)
+    for i in range(6):
+        refused(n1, "too many connections from user %s (max_clients_per_user = 3)" % n1)
+    held += served(n2, 1)	# another user is not affected
+elif case == "root":
+    held += served(n1, 3)
+    held += served(None, 4)	# uid 0 is not capped per user
+elif case == "release":
+    held += served(n1, 3)
+    held.pop(0).close(); time.sleep(0.3)
+    held += served(n1, 1)
+    for s in held:
+        s.close()
+    held = []; time.sleep(0.3)
+    held += served(n1, 3)
+elif case == "reserve":
+    held += served(n1, 3) + served(n2, 3)	# 6 of 8: role-less users are done
+    refused(n3, "the last 2 of max_clients = 8 connections are kept for users with a vmcrypt role, and user %s has none" % n3)
+    vs = served(v, 2)				# a viewer takes the kept slots
+    refused(None, "vmcryptd is serving too many clients (max_clients = 8)")
+    held.pop(0).close(); time.sleep(0.3)	# 7 open: still no room for role-less
+    refused(n3, "are kept for users with a vmcrypt role")
+    for s in vs:
+        s.close()
+    time.sleep(0.3)				# 5 open: 2 stay free after n3's
+    held += served(n3, 1)
+elif case == "idle":
+    held += served(n1, 3)
+    time.sleep(5)				# client_timeout_ms = 4000 drops them
+    held += served(n1, 3)
+elif case == "hup":
+    held += served(n1, 1)
+    refused(n1, "too many connections from user %s (max_clients_per_user = 1)" % n1)
+for f in fails:
+    print(f)
+sys.exit(1 if fails else 0)
+PYEOF
+		pu() { $PY "$T/peruser.py" "$T/d3/sock" "$1" "$PN1" "$PN2" "$PN3" "$PV"; }
+		tap_check "max_clients_per_user: a user's connection over the cap gets EBUSY naming the cap; other users served" pu cap
+		n=$(grep -c "refusing a client (uid $(id -u "$PN1"), pid [0-9]*): too many connections from user $PN1 (max_clients_per_user = 3)" "$T/d3.log")
+		[ "$n" -eq 1 ] && tap_ok "max_clients_per_user: 6 refusals in a row are logged once" ||
+			tap_fail "max_clients_per_user: refusals logged once" "$n log lines"
+		tap_check "max_clients_per_user: root is exempt" pu root
+		tap_check "max_clients_per_user: a closed connection is given back" pu release
+		tap_check "max_clients_per_user: role-less users leave max_clients/4 slots to role holders" pu reserve
+		tap_check "max_clients_per_user: a connection dropped for idleness is given back" pu idle
+		printf '%s\n' "$D3CONF" "max_clients_per_user = 1" >"$T/d3.conf"
+		kill -HUP "$(cat "$T/d3.dpid")"
+		sleep 0.5
+		tap_check "max_clients_per_user: SIGHUP applies a new value" pu hup
+		h_daemon_final d3
+	else
+		tap_fail "start a daemon with max_clients_per_user"
+	fi
 fi
 
 # --- CLI exit codes and messages

@@ -31,6 +31,7 @@ TEST(defaults)
 	EXPECT_EQ(5000, c.kmip_connect_timeout_ms);
 	EXPECT_EQ(10000, c.kmip_timeout_ms);
 	EXPECT_EQ(64, c.max_clients);
+	EXPECT_EQ(8, c.max_clients_per_user);
 	EXPECT_EQ(NULL, c.groups[ROLE_ADMIN][0]);
 	config_free(&c);
 }
@@ -49,6 +50,7 @@ TEST(all_keys)
 		"kmip_retry_after_s = 0\n"
 		"client_timeout_ms = 700\n"
 		"max_clients = 3\n"
+		"max_clients_per_user = 2\n"
 		"admin_groups = wheel, vmc-admin\n"
 		"operator_groups = ops\n"
 		"viewer_groups = audit ,  staff\r\n";
@@ -66,6 +68,7 @@ TEST(all_keys)
 	EXPECT_EQ(0, c.kmip_retry_after_s);
 	EXPECT_EQ(700, c.client_timeout_ms);
 	EXPECT_EQ(3, c.max_clients);
+	EXPECT_EQ(2, c.max_clients_per_user);
 	EXPECT_STREQ("wheel", c.groups[ROLE_ADMIN][0]);
 	EXPECT_STREQ("vmc-admin", c.groups[ROLE_ADMIN][1]);
 	EXPECT_EQ(NULL, c.groups[ROLE_ADMIN][2]);
@@ -90,6 +93,8 @@ FIXTURE_VARIANT_ADD(bad, relative_path) { "state_dir = var/lib\n", "test.conf:1:
 FIXTURE_VARIANT_ADD(bad, level) { "log_level = loud\n", "test.conf:1: log_level must be" };
 FIXTURE_VARIANT_ADD(bad, int_junk) { "max_clients = 5x\n", "test.conf:1: value must be an integer" };
 FIXTURE_VARIANT_ADD(bad, int_range) { "max_clients = 0\n", "test.conf:1: value must be an integer" };
+FIXTURE_VARIANT_ADD(bad, per_user_zero) { "max_clients_per_user = 0\n", "test.conf:1: value must be an integer in range 'max_clients_per_user'" };
+FIXTURE_VARIANT_ADD(bad, per_user_big) { "max_clients_per_user = 5\nmax_clients_per_user = 1025\n", "test.conf:2: value must be an integer in range 'max_clients_per_user'" };
 FIXTURE_VARIANT_ADD(bad, int_negative) { "kmip_timeout_ms = -5\n", "test.conf:1: value must be an integer" };
 FIXTURE_VARIANT_ADD(bad, int_overflow) { "kmip_timeout_ms = 99999999999999999999\n", "test.conf:1: value must be an integer" };
 FIXTURE_VARIANT_ADD(bad, group_name) { "admin_groups = ok, bad/name\n", "test.conf:1: invalid group name" };
@@ -114,7 +119,22 @@ TEST_F(bad, refused_and_unchanged)
 	/* Nothing from the earlier good lines leaked in. */
 	EXPECT_EQ((int)LOG_LEVEL_INFO, (int)self->c.log_level);
 	EXPECT_EQ(64, self->c.max_clients);
+	EXPECT_EQ(8, self->c.max_clients_per_user);
 	EXPECT_STREQ(CONFIG_DEFAULT_STATE_DIR, self->c.state_dir);
+}
+
+/* The ends of an int range are accepted. */
+TEST(int_range_ends)
+{
+	struct config c;
+	char err[256] = "";
+
+	ASSERT_EQ(0, config_init(&c));
+	ASSERT_EQ(0, parse(&c, "max_clients_per_user = 1\n", err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(1, c.max_clients_per_user);
+	ASSERT_EQ(0, parse(&c, "max_clients_per_user = 1024\n", err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(1024, c.max_clients_per_user);
+	config_free(&c);
 }
 
 TEST(nul_byte)
