@@ -3,6 +3,7 @@
 #   make            module (kernel/dm-vmcrypt.ko) and agent (build/bin/)
 #   make check      every test: host tests, short fuzz runs, VM suite
 #   make bench      fio benchmark in the VM (see Documentation/performance.rst)
+#   make bench-agent  time vmcryptd opening 100 disks of 10 VMs in the VM
 #   make install    module, DKMS source, binaries, systemd unit, man pages
 #                   (DESTDIR=, PREFIX=/usr; after `make`)
 #   make demo       the whole product in the VM, narrated (scripts/demo)
@@ -19,8 +20,11 @@ KDIR ?= /lib/modules/$(KVER)/build
 O ?= build
 SAN ?= 0
 export KVER KDIR O SAN
+# O (our build directory) reaches sub-makes through the environment only:
+# kbuild takes an O= from the command line as its own output directory.
+MAKEOVERRIDES :=
 
-.PHONY: all module agent check bench style sparse clean install demo kselftest-headers
+.PHONY: all module agent check bench bench-agent style sparse clean install demo kselftest-headers
 
 all: module agent
 
@@ -36,12 +40,14 @@ kselftest-headers:
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/tests/bench/xts_speed clean
 	rm -rf $(O)
 
 # checkpatch (from the kernel source tarball, see kselftest-headers) over
-# the module, its uapi header and nothing else.
+# the module, its uapi header and the benchmark's module.
 CHECKPATCH := $(O)/checkpatch/checkpatch.pl
-STYLE_FILES := $(filter-out %.mod.c,$(wildcard kernel/*.c kernel/*.h)) include/uapi/linux/vmcrypt.h
+STYLE_FILES := $(filter-out %.mod.c,$(wildcard kernel/*.c kernel/*.h)) include/uapi/linux/vmcrypt.h \
+	tests/bench/xts_speed/xts_speed.c
 
 style:
 	@test -x $(CHECKPATCH) || scripts/kernel-source-files $(O)
@@ -67,6 +73,12 @@ check: module kselftest-headers
 bench:
 	-$(MAKE) module
 	scripts/bench
+
+# vmcryptd opening 100 disks of 10 VMs with vmcryptctl in the VM: KMS online
+# without cached keys, keys cached, KMS offline from the TPM-persisted cache
+# (scripts/bench-agent, Documentation/performance.rst). Not part of check.
+bench-agent: module agent
+	scripts/bench-agent
 
 # Install (DESTDIR for staging, PREFIX for the binaries' prefix). Installs
 # what `make` built and never rebuilds (so that it cannot replace an ASan

@@ -6,10 +6,14 @@
  * udev to create/remove /dev/mapper/NAME; with DM_DISABLE_UDEV=1 (the test
  * VM has no udev) libdevmapper makes the nodes itself inside
  * dm_udev_wait(). Either way the node exists when dmt_create() returns.
+ *
+ * Threads: every task runs under lib_lock (see dmt_lib_lock() in
+ * dmtarget.h), from dm_task_create() to dm_task_destroy().
  */
 #include "lib/dmtarget.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,9 +39,25 @@ static void dm_log_cb(int level, const char *file, int line, int dm_errno,
 	log_debug("libdevmapper: %s", buf);
 }
 
+static pthread_mutex_t lib_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static bool log_cb_on;	/* written once at start, under lib_lock */
+
+void dmt_lib_lock(void)
+{
+	pthread_mutex_lock(&lib_lock);
+}
+
+void dmt_lib_unlock(void)
+{
+	pthread_mutex_unlock(&lib_lock);
+}
+
 void dmt_init_logging(void)
 {
+	dmt_lib_lock();
+	log_cb_on = true;
 	dm_log_with_errno_init(dm_log_cb);
+	dmt_lib_unlock();
 }
 
 int dmt_format_params(const struct dmt_table *t, char *buf, size_t len)
@@ -97,10 +117,28 @@ int dmt_make_uuid(const char *luks_uuid, const char *name, char *buf, size_t len
 	return 0;
 }
 
-/* dm_task_create() fails mostly when device-mapper is unavailable. */
+/*
+ * dm_task_create() fails mostly when device-mapper is unavailable. Takes
+ * lib_lock, which task_free() drops. Our log callback is set again each
+ * time: freeing a crypt_device resets libdevmapper's to the default.
+ */
 static struct dm_task *task_new(int type)
 {
-	return dm_task_create(type);
+	struct dm_task *dmt;
+
+	dmt_lib_lock();
+	if (log_cb_on)
+		dm_log_with_errno_init(dm_log_cb);
+	dmt = dm_task_create(type);
+	if (!dmt)
+		dmt_lib_unlock();
+	return dmt;
+}
+
+static void task_free(struct dm_task *dmt)
+{
+	dm_task_destroy(dmt);
+	dmt_lib_unlock();
 }
 
 #define TASK_NEW_ERR (-ENODEV)
@@ -141,7 +179,7 @@ int dmt_create(const char *name, const char *uuid, const struct dmt_table *t)
 	}
 	ret = run_task(dmt, true);
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return ret;
 }
 
@@ -153,13 +191,13 @@ static int simple_task(int type, const char *name, bool cookie)
 	if (!dmt)
 		return TASK_NEW_ERR;
 	if (!dm_task_set_name(dmt, name)) {
-		dm_task_destroy(dmt);
+		task_free(dmt);
 		return -EINVAL;
 	}
 	if (type == DM_DEVICE_REMOVE)
 		dm_task_retry_remove(dmt);
 	ret = run_task(dmt, cookie);
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return ret;
 }
 
@@ -192,7 +230,7 @@ int dmt_message(const char *name, const char *msg)
 	}
 	ret = run_task(dmt, false);
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return ret;
 }
 
@@ -221,7 +259,7 @@ static int get_params(int type, const char *name, char *target, size_t tlen,
 		*len = length;
 	snprintf(buf, blen, "%s", params ?: "");
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return ret;
 }
 
@@ -259,7 +297,7 @@ int dmt_get_info(const char *name, struct dmt_info *info)
 		ret = get_params(DM_DEVICE_STATUS, name, NULL, 0, NULL,
 				 info->status, sizeof(info->status));
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return ret;
 }
 
@@ -293,7 +331,7 @@ int dmt_list(int (*cb)(const char *name, const struct dmt_info *info, void *ctx)
 	} while (next);
 	ret = 0;
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return ret;
 }
 

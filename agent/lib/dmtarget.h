@@ -43,6 +43,19 @@ struct dmt_info {
 	char status[512];	/* INFO status params */
 };
 
+/*
+ * libdevmapper is not thread-safe (one control fd, one log callback per
+ * process), and libcryptsetup drives it too: freeing the last
+ * crypt_device closes that fd and resets the log callback
+ * (dm_backend_exit), which fails a dm ioctl running in another thread
+ * with EBADF. So every libdevmapper task here and every crypt_device's
+ * life in lib/luks.c runs under this one recursive, process-wide lock.
+ * It is the innermost lock: callers may hold theirs (the daemon's
+ * disk_mutex), but nothing run under it takes one of the daemon's locks.
+ */
+void dmt_lib_lock(void);
+void dmt_lib_unlock(void);
+
 /* Format the parameters of @t (after "vmcrypt"). 0 or -ENAMETOOLONG/-EINVAL. */
 int dmt_format_params(const struct dmt_table *t, char *buf, size_t len);
 

@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "lib/dmtarget.h"
 #include "lib/log.h"
 
 /* libcryptsetup's own messages are diagnostics for -v; callers decide. */
@@ -230,16 +231,35 @@ int luks_device_size(const char *path, uint64_t *size)
 	return ret;
 }
 
+/*
+ * A crypt_device lives between cd_open() and cd_close() under
+ * dmt_lib_lock(): libcryptsetup shares libdevmapper's process-wide state
+ * with lib/dmtarget.c (see dmtarget.h). On failure *@cd is NULL and the
+ * lock is not held; cd_close(NULL) does nothing.
+ */
 static int cd_open(const char *path, struct crypt_device **cd)
 {
 	int ret;
 
+	*cd = NULL;
+	dmt_lib_lock();
 	crypt_set_log_callback(NULL, cs_log, NULL);
 	ret = crypt_init(cd, path);
-	if (ret < 0)
+	if (ret < 0) {
+		*cd = NULL;
+		dmt_lib_unlock();
 		return ret;
+	}
 	crypt_set_log_callback(*cd, cs_log, NULL);
 	return 0;
+}
+
+static void cd_close(struct crypt_device *cd)
+{
+	if (!cd)
+		return;
+	crypt_free(cd);
+	dmt_lib_unlock();
 }
 
 static int find_token(struct crypt_device *cd, struct vmcrypt_token *t)
@@ -307,7 +327,7 @@ int luks_read(const char *path, struct luks_info *info)
 	info->token_id = ret;
 	ret = 0;
 out:
-	crypt_free(cd);
+	cd_close(cd);
 	return ret;
 }
 
@@ -414,7 +434,7 @@ int luks_format(const char *path, const struct secbuf *dek,
 		snprintf(uuid, uuidlen, "%s", crypt_get_uuid(cd) ?: "");
 	ret = 0;
 out:
-	crypt_free(cd);
+	cd_close(cd);
 	free(json);
 	return ret;
 }
@@ -430,7 +450,7 @@ int luks_verify_key(const char *path, const struct secbuf *dek)
 	ret = crypt_load(cd, CRYPT_LUKS2, NULL);
 	if (ret >= 0)
 		ret = crypt_volume_key_verify(cd, (const char *)dek->data, dek->len);
-	crypt_free(cd);
+	cd_close(cd);
 	return ret < 0 ? ret : 0;
 }
 
@@ -453,7 +473,7 @@ int luks_set_token(const char *path, int token_id,
 	ret = crypt_token_json_set(cd, token_id, json);
 	ret = ret < 0 ? ret : 0;
 out:
-	crypt_free(cd);
+	cd_close(cd);
 	free(json);
 	return ret;
 }
