@@ -10,7 +10,8 @@
 #   - a shallow rekey while open;
 #   - the error cases: existing data, too small, busy, wrong DEK for the
 #     digest, key missing on the KMS; each with its message and event;
-#   - roles: a viewer lists but cannot open.
+#   - roles: a viewer lists but cannot open;
+#   - 8 disks opened and closed 8 at a time (parallel requests).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
@@ -50,7 +51,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 27
+tap_plan 28
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null
@@ -279,6 +280,45 @@ if [ "$(e2e_event_count key.missing)" -ge 1 ] &&
 	tap_ok "key missing: events key.missing and disk.open error"
 else
 	tap_fail "key missing: events" "$(tail -n 3 "$E2E_STATE/events.jsonl")"
+fi
+
+# --- parallel opens and closes: each request runs in its own daemon thread,
+# and libdevmapper/libcryptsetup state is process-wide (a crypt_device
+# freed in one thread used to close the dm control fd under another's
+# table load: "Bad file descriptor", a few opens in a hundred failed) ---
+PN=8
+for i in $(seq $PN); do
+	ctl format "$W/par$i.img" --size 48M --vm-name "par$((i % 2))" \
+		--vm-uuid "$(printf '44444444-2222-4333-8444-%012d' $((i % 2)))" >/dev/null 2>&1 ||
+		echo "format par$i failed" >>"$W/par.err"
+done
+for round in 1 2 3; do
+	pids=
+	for i in $(seq $PN); do
+		ctl open "$W/par$i.img" "par$i" >"$W/par-open$i.out" 2>&1 ||
+			echo "round $round: open par$i: $(cat "$W/par-open$i.out")" >>"$W/par.err" &
+		pids="$pids $!"
+	done
+	# shellcheck disable=SC2086 # (not a bare wait: the daemon and KMS are children too)
+	wait $pids
+	for i in $(seq $PN); do
+		[ "$(dmsetup info -c --noheadings -o attr "par$i" 2>/dev/null)" = L--w ] ||
+			echo "round $round: par$i not active" >>"$W/par.err"
+	done
+	pids=
+	for i in $(seq $PN); do
+		ctl close "par$i" >"$W/par-close$i.out" 2>&1 ||
+			echo "round $round: close par$i: $(cat "$W/par-close$i.out")" >>"$W/par.err" &
+		pids="$pids $!"
+	done
+	# shellcheck disable=SC2086
+	wait $pids
+done
+if [ ! -s "$W/par.err" ] && [ "$(dmsetup ls | grep -c '^par')" = 0 ]; then
+	tap_ok "$PN disks opened and closed $PN at a time, 3 rounds"
+else
+	tap_fail "$PN disks opened and closed $PN at a time, 3 rounds" \
+		"$(head -n 5 "$W/par.err" 2>/dev/null; dmsetup ls | grep '^par')"
 fi
 
 # --- not a vmcrypt disk ---
