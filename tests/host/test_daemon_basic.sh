@@ -130,26 +130,42 @@ kill $slow 2>/dev/null; wait $slow 2>/dev/null
 	tap_fail "a stalled client does not block ping" "${ms} ms; stalled client already gone"
 
 # --- connection cap and idle timeout
-if h_daemon_start d2 "max_clients = 2
-client_timeout_ms = 700"; then
-	cat >"$T/cap.py" <<'PYEOF'
-import json, socket, struct, sys, time
-path, case = sys.argv[1], sys.argv[2]
-def conn():
+# the Python control-socket client of the cases below (imported by their
+# scripts, which live next to it in $T)
+cat >"$T/vmcclient.py" <<'PYEOF'
+import json, socket, struct
+def connect(path):
     s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path); return s
+def recvn(s, n):
+    d = b""
+    while len(d) < n:
+        c = s.recv(n - len(d))
+        if not c:
+            return None
+        d += c
+    return d
 def call(s):
+    """ping on s; the answer, or None if the daemon closed without one"""
     b = json.dumps({"version": 1, "op": "ping"}).encode()
     try:
         s.sendall(struct.pack(">I", len(b)) + b)
-    except BrokenPipeError:
+    except OSError:
         pass	# a refused client may be closed already; its answer is queued
-    h = s.recv(4)
-    if len(h) < 4:
+    try:
+        h = recvn(s, 4)
+        d = h and recvn(s, struct.unpack(">I", h)[0])
+    except OSError:
         return None
-    n = struct.unpack(">I", h)[0]; d = b""
-    while len(d) < n:
-        d += s.recv(n - len(d))
-    return json.loads(d)
+    return json.loads(d) if d else None
+PYEOF
+if h_daemon_start d2 "max_clients = 2
+client_timeout_ms = 700"; then
+	cat >"$T/cap.py" <<'PYEOF'
+import sys, time
+from vmcclient import call, connect
+path, case = sys.argv[1], sys.argv[2]
+def conn():
+    return connect(path)
 if case == "cap":
     a, b = conn(), conn()
     ok = call(a)["ok"] and call(b)["ok"]
@@ -159,10 +175,7 @@ if case == "cap":
     ok = ok and call(conn())["ok"]
 elif case == "idle":
     s = conn(); time.sleep(1.5)
-    try:
-        r = call(s)
-    except OSError:
-        r = None
+    r = call(s)
     ok = r is None and call(conn())["ok"]
 sys.exit(0 if ok else 1)
 PYEOF
@@ -197,11 +210,12 @@ viewer_groups = $PG"
 # Connections as other users: a forked child takes the user's uid and gid,
 # connects (SO_PEERCRED is the connecting process's) and hands the socket
 # back over SCM_RIGHTS, so one process can hold everyone's connections.
-import errno, json, os, pwd, socket, struct, sys, time
+import errno, os, pwd, socket, sys, time
+from vmcclient import call, connect
 path, case, n1, n2, n3, v = sys.argv[1:7]
 def conn(user=None):
     if user is None:
-        s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path); return s
+        return connect(path)
     pw = pwd.getpwnam(user)
     a, b = socket.socketpair()
     pid = os.fork()
@@ -221,27 +235,6 @@ def conn(user=None):
         raise RuntimeError("cannot connect as " + user)
     s = socket.socket(fileno=fds[0]); s.settimeout(5)
     return s
-def recvn(s, n):
-    d = b""
-    while len(d) < n:
-        c = s.recv(n - len(d))
-        if not c:
-            return None
-        d += c
-    return d
-def call(s):
-    """ping on s; the answer, or None if the daemon closed without one"""
-    b = json.dumps({"version": 1, "op": "ping"}).encode()
-    try:
-        s.sendall(struct.pack(">I", len(b)) + b)
-    except OSError:
-        pass	# a refused client may be closed already; its answer is queued
-    try:
-        h = recvn(s, 4)
-        d = h and recvn(s, struct.unpack(">I", h)[0])
-    except OSError:
-        return None
-    return json.loads(d) if d else None
 def closed(s):
     try:
         return s.recv(1) == b""
