@@ -49,9 +49,39 @@ else
 fi
 "$VMCRYPTD" --bogus >/dev/null 2>&1; [ $? -eq 2 ] && tap_ok "vmcryptd usage error exits 2" || tap_fail "vmcryptd usage error exits 2"
 
+# the Python control-socket client of the cases below (imported by their
+# scripts, which live next to it in $T)
+cat >"$T/vmcclient.py" <<'PYEOF'
+import json, socket, struct
+def connect(path):
+    s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path); return s
+def recvn(s, n):
+    d = b""
+    while len(d) < n:
+        c = s.recv(n - len(d))
+        if not c:
+            return None
+        d += c
+    return d
+def call(s):
+    """ping on s; the answer, or None if the daemon closed without one"""
+    b = json.dumps({"version": 1, "op": "ping"}).encode()
+    try:
+        s.sendall(struct.pack(">I", len(b)) + b)
+    except OSError:
+        pass	# a refused client may be closed already; its answer is queued
+    try:
+        h = recvn(s, 4)
+        d = h and recvn(s, struct.unpack(">I", h)[0])
+    except OSError:
+        return None
+    return json.loads(d) if d else None
+PYEOF
+
 # --- raw protocol: version, size cap, garbage, unknown op
 cat >"$T/raw.py" <<'PYEOF'
 import json, socket, struct, sys
+from vmcclient import recvn
 path, case = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(10)
@@ -60,20 +90,9 @@ def send(obj=None, raw=None, length=None):
     b = raw if raw is not None else json.dumps(obj).encode()
     s.sendall(struct.pack(">I", len(b) if length is None else length) + b)
 def recv():
-    h = b""
-    while len(h) < 4:
-        c = s.recv(4 - len(h))
-        if not c:
-            return None
-        h += c
-    n = struct.unpack(">I", h)[0]
-    d = b""
-    while len(d) < n:
-        c = s.recv(n - len(d))
-        if not c:
-            return None
-        d += c
-    return json.loads(d)
+    h = recvn(s, 4)
+    d = h and recvn(s, struct.unpack(">I", h)[0])
+    return json.loads(d) if d else None
 def closed():
     try:
         return s.recv(1) == b""
@@ -130,34 +149,6 @@ kill $slow 2>/dev/null; wait $slow 2>/dev/null
 	tap_fail "a stalled client does not block ping" "${ms} ms; stalled client already gone"
 
 # --- connection cap and idle timeout
-# the Python control-socket client of the cases below (imported by their
-# scripts, which live next to it in $T)
-cat >"$T/vmcclient.py" <<'PYEOF'
-import json, socket, struct
-def connect(path):
-    s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path); return s
-def recvn(s, n):
-    d = b""
-    while len(d) < n:
-        c = s.recv(n - len(d))
-        if not c:
-            return None
-        d += c
-    return d
-def call(s):
-    """ping on s; the answer, or None if the daemon closed without one"""
-    b = json.dumps({"version": 1, "op": "ping"}).encode()
-    try:
-        s.sendall(struct.pack(">I", len(b)) + b)
-    except OSError:
-        pass	# a refused client may be closed already; its answer is queued
-    try:
-        h = recvn(s, 4)
-        d = h and recvn(s, struct.unpack(">I", h)[0])
-    except OSError:
-        return None
-    return json.loads(d) if d else None
-PYEOF
 if h_daemon_start d2 "max_clients = 2
 client_timeout_ms = 700"; then
 	cat >"$T/cap.py" <<'PYEOF'
