@@ -7,9 +7,10 @@
  * number (plus iv_offset), counted in 512-byte units, or in sector_size
  * units with iv_large_sectors.
  *
- * Writes are encrypted into bounce pages from a page mempool and the
- * bounce bio is submitted once they are. Reads are remapped as they are
- * and decrypted in place when they complete.
+ * Writes are encrypted into bounce pages (freed ones from bounce.c's cache,
+ * else from a page mempool) and the bounce bio is submitted once they
+ * are. Reads are remapped as they are and decrypted in place when they
+ * complete.
  *
  * A bio under 256 KiB is converted where it is, with no workqueue: a write
  * in the mapping context, a read in its completion context (on the
@@ -260,13 +261,31 @@ int vmc_key_wipe(struct vmc_dev *vc)
 	return r;
 }
 
+/*
+ * Give the bounce pages back: to the device's mempool while its reserve is
+ * short (a writer may be waiting there), else to the cache (bounce.c).
+ * Any context.
+ */
 static void vmc_free_bounce(struct vmc_dev *vc, struct bio *clone)
 {
+	struct page *batch[VMC_BOUNCE_BATCH];
 	struct bvec_iter_all iter_all;
 	struct bio_vec *bv;
+	unsigned int n = 0;
 
-	bio_for_each_segment_all(bv, clone, iter_all)
-		mempool_free(bv->bv_page, &vc->page_pool);
+	bio_for_each_segment_all(bv, clone, iter_all) {
+		if (READ_ONCE(vc->page_pool.curr_nr) < vc->page_pool.min_nr) {
+			mempool_free(bv->bv_page, &vc->page_pool);
+			continue;
+		}
+		batch[n++] = bv->bv_page;
+		if (n == VMC_BOUNCE_BATCH) {
+			vmc_bounce_put(batch, n);
+			n = 0;
+		}
+	}
+	if (n)
+		vmc_bounce_put(batch, n);
 	bio_put(clone);
 }
 
@@ -538,39 +557,55 @@ static void vmc_convert_bio(struct vmc_io *io)
 }
 
 /*
- * Allocate the bounce bio for @size bytes. Pages first come without
- * blocking; if the pool runs dry everything is given back and the
- * allocation is retried, blocking, by one caller at a time, so that
- * concurrent writers cannot each hold part of the pool and wait forever.
+ * Allocate the bounce bio for @size bytes. Pages come from the cache of
+ * freed bounce pages (bounce.c) while it has any, then from the mempool,
+ * first without blocking; if the pool runs dry everything is given back
+ * and the allocation is retried, blocking, by one caller at a time, so
+ * that concurrent writers cannot each hold part of the pool and wait
+ * forever.
  */
 static struct bio *vmc_alloc_bounce(struct vmc_io *io, unsigned int size)
 {
 	struct vmc_dev *vc = io->vc;
 	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
 	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
-	unsigned int i, len, left;
+	struct page *batch[VMC_BOUNCE_BATCH];
+	unsigned int i, got, len, left;
+	bool cached;
 	struct bio *clone;
-	struct page *page;
 
 retry:
 	if (gfp & __GFP_DIRECT_RECLAIM)
 		mutex_lock(&vc->alloc_lock);
 	left = size;
+	cached = true;
 	clone = bio_alloc_bioset(vc->dev->bdev, nr, io->base->bi_opf, GFP_NOIO,
 				 &vc->bs);
 	clone->bi_private = io;
 	clone->bi_end_io = vmc_write_endio;
 	clone->bi_ioprio = io->base->bi_ioprio;
-	for (i = 0; i < nr; i++) {
-		len = min_t(unsigned int, left, PAGE_SIZE);
-		page = mempool_alloc(&vc->page_pool, gfp);
-		if (!page) {
-			vmc_free_bounce(vc, clone);
-			gfp = GFP_NOIO;
-			goto retry;
+	while (left) {
+		got = 0;
+		if (cached) {
+			got = vmc_bounce_get(batch,
+					     min_t(unsigned int, VMC_BOUNCE_BATCH,
+						   DIV_ROUND_UP(left, PAGE_SIZE)));
+			cached = got;
 		}
-		__bio_add_page(clone, page, len, 0);
-		left -= len;
+		if (!got) {
+			batch[0] = mempool_alloc(&vc->page_pool, gfp);
+			if (!batch[0]) {
+				vmc_free_bounce(vc, clone);
+				gfp = GFP_NOIO;
+				goto retry;
+			}
+			got = 1;
+		}
+		for (i = 0; i < got; i++) {
+			len = min_t(unsigned int, left, PAGE_SIZE);
+			__bio_add_page(clone, batch[i], len, 0);
+			left -= len;
+		}
 	}
 	if (gfp & __GFP_DIRECT_RECLAIM)
 		mutex_unlock(&vc->alloc_lock);

@@ -470,14 +470,23 @@ static int __init vmc_init(void)
 {
 	int r;
 
-	r = vmc_genl_init();
+	r = vmc_bounce_init();
 	if (r)
 		return r;
+	r = vmc_genl_init();
+	if (r)
+		goto bad_genl;
 	r = dm_register_target(&vmc_target);
 	if (r) {
 		DMERR("register failed %d", r);
-		vmc_genl_exit();
+		goto bad_target;
 	}
+	return 0;
+
+bad_target:
+	vmc_genl_exit();
+bad_genl:
+	vmc_bounce_exit();
 	return r;
 }
 
@@ -485,6 +494,7 @@ static void __exit vmc_exit(void)
 {
 	dm_unregister_target(&vmc_target);
 	vmc_genl_exit();
+	vmc_bounce_exit();
 }
 
 module_init(vmc_init);

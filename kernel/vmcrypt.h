@@ -128,6 +128,13 @@ struct vmc_io {
 	struct work_struct work;	/* read: deferred out of hard irq */
 };
 
+/* bounce.c: freed bounce pages, kept for the next writes */
+#define VMC_BOUNCE_BATCH 16	/* most pages per get or put */
+int vmc_bounce_init(void);
+void vmc_bounce_exit(void);
+unsigned int vmc_bounce_get(struct page **pages, unsigned int nr);
+void vmc_bounce_put(struct page **pages, unsigned int nr);
+
 /* crypt.c */
 int vmc_crypt_init(struct vmc_dev *vc, const char *driver, char **err);
 void vmc_crypt_exit(struct vmc_dev *vc);
