@@ -66,6 +66,20 @@ static unsigned int vmc_pages_move(struct page **to, struct page **from,
 }
 
 /*
+ * Append up to @nr pages from @from to @to (holding *@to_nr, room for @cap
+ * in all); returns how many fitted.
+ */
+static unsigned int vmc_pages_push(struct page **to, unsigned int *to_nr,
+				   unsigned int cap, struct page **from,
+				   unsigned int nr)
+{
+	nr = min(nr, cap - *to_nr);
+	memcpy(to + *to_nr, from, nr * sizeof(*to));
+	*to_nr += nr;
+	return nr;
+}
+
+/*
  * Take up to @nr (at most VMC_BOUNCE_BATCH) cached pages into @pages,
  * refilling this CPU's share from the depot when it runs short. Returns
  * how many; their contents are old ciphertext. Any context.
@@ -107,22 +121,19 @@ void vmc_bounce_put(struct page **pages, unsigned int nr)
 {
 	struct vmc_bounce_cpu *bc;
 	unsigned long flags;
-	unsigned int kept, room;
+	unsigned int kept;
 
 	local_irq_save(flags);
 	bc = this_cpu_ptr(&vmc_bounce_cpu);
 	spin_lock(&bc->lock);
-	kept = min(nr, VMC_BOUNCE_CPU_PAGES - bc->nr);
-	memcpy(bc->pages + bc->nr, pages, kept * sizeof(*pages));
-	bc->nr += kept;
+	kept = vmc_pages_push(bc->pages, &bc->nr, VMC_BOUNCE_CPU_PAGES, pages,
+			      nr);
 	if (kept < nr) {
 		spin_lock(&vmc_depot.lock);
-		room = min(nr - kept, VMC_BOUNCE_DEPOT_PAGES - vmc_depot.nr);
-		memcpy(vmc_depot.pages + vmc_depot.nr, pages + kept,
-		       room * sizeof(*pages));
-		vmc_depot.nr += room;
+		kept += vmc_pages_push(vmc_depot.pages, &vmc_depot.nr,
+				       VMC_BOUNCE_DEPOT_PAGES, pages + kept,
+				       nr - kept);
 		spin_unlock(&vmc_depot.lock);
-		kept += room;
 	}
 	atomic_add(kept, &vmc_bounce_cached);
 	spin_unlock(&bc->lock);
