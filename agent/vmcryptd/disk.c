@@ -223,6 +223,13 @@ int disk_get_dek(struct daemon *d, struct request *rq, const char *path,
 		request_error(rq, "cannot unwrap the DEK of %s: %s", path, strerror(-r));
 		return r;
 	}
+	/*
+	 * This loads the header a second time (the caller's @info was the
+	 * first), on purpose: the KEK fetch in between may take a KMS round
+	 * trip, during which no crypt_device may be held (libcryptsetup runs
+	 * under the process-wide dmt_lib_lock()), and the digest checked is
+	 * then the header's current one.
+	 */
 	r = luks_verify_key(path, dek);
 	if (r) {
 		secbuf_free(dek);

@@ -154,23 +154,30 @@ open_vm() {
 	done
 }
 
+# Run FUNC VM for every VM at once (output to stderr); die with WHAT
+# once all have ended if any failed.
+each_vm_parallel() {
+	local fn=$1 what=$2 v pids=() bad=0 p
+	for v in $(seq 1 "$nvms"); do
+		"$fn" "$v" >&2 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" || bad=1
+	done
+	[ $bad = 0 ] || die "$what"
+}
+
 # Open every disk, sequentially or one opener per VM; prints ms.
 open_all() {
-	local mode=$1 t0 t1 v pids=() bad=0 p
+	local mode=$1 t0 t1 v
 	t0=${EPOCHREALTIME/./}
 	if [ "$mode" = seq ]; then
 		for v in $(seq 1 "$nvms"); do
 			open_vm "$v" >&2 || die "sequential open pass"
 		done
 	else
-		for v in $(seq 1 "$nvms"); do
-			open_vm "$v" >&2 &
-			pids+=($!)
-		done
-		for p in "${pids[@]}"; do
-			wait "$p" || bad=1
-		done
-		[ $bad = 0 ] || die "parallel open pass"
+		each_vm_parallel open_vm "parallel open pass"
 	fi
 	check_all_active
 	t1=${EPOCHREALTIME/./}
@@ -194,15 +201,7 @@ close_vm() {
 }
 
 close_all() {
-	local v pids=() bad=0 p
-	for v in $(seq 1 "$nvms"); do
-		close_vm "$v" >&2 &
-		pids+=($!)
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" || bad=1
-	done
-	[ $bad = 0 ] || die "closing the disks"
+	each_vm_parallel close_vm "closing the disks"
 	[ -z "$(our_devs)" ] || die "devices left after close: $(our_devs | tr '\n' ' ')"
 }
 
