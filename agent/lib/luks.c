@@ -382,11 +382,29 @@ int luks_probe(const char *path, char *what, size_t whatlen)
 	return ret;
 }
 
+/*
+ * The PBKDF of the LUKS2 digest, which every open verifies: PBKDF2's
+ * minimum count instead of libcryptsetup's 125 ms calibration. The digest
+ * lets whoever holds the header test a guess of the DEK, and a DEK is
+ * VMCRYPT_DEK_BYTES random bytes: no iteration count makes 2^512 guesses
+ * any more or less out of reach. (It was the top of the daemon's profile
+ * when opening disks: Documentation/performance.rst.) A passphrase is
+ * another matter: the recovery keyslot gets libcryptsetup's default
+ * (Argon2id, benchmarked).
+ */
+static const struct crypt_pbkdf_type digest_pbkdf = {
+	.type = CRYPT_KDF_PBKDF2,
+	.hash = "sha256",
+	.iterations = LUKS_DIGEST_ITERATIONS,
+	.flags = CRYPT_PBKDF_NO_BENCHMARK,
+};
+
 int luks_format(const char *path, const struct secbuf *dek,
 		uint32_t sector_size, const struct vmcrypt_token *tok,
 		const struct secbuf *recovery, char *uuid, size_t uuidlen)
 {
 	struct crypt_params_luks2 params = {
+		.pbkdf = &digest_pbkdf,
 		.sector_size = sector_size,
 		.label = "vmcrypt",
 		.subsystem = "vmcrypt",
@@ -418,6 +436,10 @@ int luks_format(const char *path, const struct secbuf *dek,
 	if (ret < 0)
 		goto out;
 	if (recovery) {
+		/* back to the default PBKDF: this keyslot is a passphrase */
+		ret = crypt_set_pbkdf_type(cd, NULL);
+		if (ret < 0)
+			goto out;
 		ret = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT,
 						      (const char *)dek->data, dek->len,
 						      (const char *)recovery->data,

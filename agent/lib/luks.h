@@ -72,9 +72,16 @@ int luks_device_size(const char *path, uint64_t *size);
 #define LUKS_MIN_DEVICE_SIZE (17ULL << 20)
 
 /*
+ * PBKDF2-SHA256 iterations of the LUKS2 digest that luks_format() writes:
+ * libcryptsetup's minimum (the DEK is random; luks.c says why).
+ */
+#define LUKS_DIGEST_ITERATIONS 1000
+
+/*
  * Write a fresh LUKS2 header on @path: aes-xts-plain64 with @dek as volume
  * key, @sector_size (512 or 4096), the vmcrypt token @tok, and when
- * @recovery is non-NULL a passphrase keyslot. @uuid (>= 40 bytes) gets the
+ * @recovery is non-NULL a passphrase keyslot (Argon2id, libcryptsetup's
+ * defaults). The digest has LUKS_DIGEST_ITERATIONS. @uuid (>= 40 bytes) gets the
  * LUKS UUID. 0, -ENOSPC (device too small), -EINVAL, other -errno.
  */
 int luks_format(const char *path, const struct secbuf *dek,

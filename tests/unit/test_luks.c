@@ -2,8 +2,9 @@
 /*
  * test_luks.c - the LUKS2 + vmcrypt token layer on image files (no
  * device-mapper needed): format, read back, DEK verification against the
- * digest, token update, recovery keyslot, refusals (too small, existing
- * data found by the probe), and the token parser on malformed input.
+ * digest (and its fixed iteration count), token update, recovery keyslot
+ * (Argon2id), refusals (too small, existing data found by the probe), and
+ * the token parser on malformed input.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
+#include <libcryptsetup.h>
 
 #include "kselftest_harness.h"
 #include "lib/keywrap.h"
@@ -29,6 +33,55 @@ static void make_token(struct vmcrypt_token *t, const struct secbuf *kek,
 	luks_now(t->created, sizeof(t->created));
 	keywrap_wrap(kek, dek->data, dek->len, t->wrapped_dek,
 		     sizeof(t->wrapped_dek), &t->wrapped_len);
+}
+
+/*
+ * The iteration count of the header's one digest, as cryptsetup itself
+ * reads it (luksDump --dump-json-metadata); -1 on any failure.
+ */
+static long digest_iterations(const char *path)
+{
+	char cmd[512], json[65536];
+	struct json_object *root, *digests = NULL, *iter = NULL;
+	size_t n;
+	long ret = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+		 "cryptsetup luksDump --dump-json-metadata '%s'", path);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(json, 1, sizeof(json) - 1, f);
+	json[n] = '\0';
+	if (pclose(f))
+		return -1;
+	root = json_tokener_parse(json);
+	if (root && json_object_object_get_ex(root, "digests", &digests) &&
+	    json_object_object_length(digests) == 1) {
+		json_object_object_foreach(digests, key, digest) {
+			(void)key;
+			if (json_object_object_get_ex(digest, "iterations", &iter))
+				ret = json_object_get_int64(iter);
+		}
+	}
+	json_object_put(root);
+	return ret;
+}
+
+/* The PBKDF type of keyslot @slot ("" when it cannot be read), in @type. */
+static void keyslot_pbkdf(const char *path, int slot, char *type, size_t len)
+{
+	struct crypt_pbkdf_type pbkdf;
+	struct crypt_device *cd = NULL;
+
+	snprintf(type, len, "%s", "");
+	if (crypt_init(&cd, path) < 0)
+		return;
+	if (crypt_load(cd, CRYPT_LUKS2, NULL) >= 0 &&
+	    crypt_keyslot_get_pbkdf(cd, slot, &pbkdf) >= 0)
+		snprintf(type, len, "%s", pbkdf.type);
+	crypt_free(cd);
 }
 
 static int make_file(const char *path, off_t size)
@@ -94,6 +147,7 @@ TEST_F(img, format_and_read)
 	EXPECT_EQ(0, info.recovery_keyslots);
 	/* LUKS2 default: 16 MiB of metadata and keyslot area. */
 	EXPECT_EQ(32768u, info.data_offset);
+	EXPECT_EQ(LUKS_DIGEST_ITERATIONS, digest_iterations(self->path));
 	EXPECT_STREQ("kms1", info.tok.provider);
 	EXPECT_STREQ("42", info.tok.kek_id);
 	EXPECT_STREQ("web 01", info.tok.vm_name);
@@ -146,13 +200,17 @@ TEST_F_TIMEOUT(img, recovery_keyslot_and_luksdump, 120)
 {
 	struct secbuf pass = { 0 };
 	struct luks_info info;
-	char cmd[512];
+	char cmd[512], type[32];
 
 	ASSERT_EQ(0, secbuf_dup(&pass, "correct horse battery", 21));
 	ASSERT_EQ(0, luks_format(self->path, &self->dek, 4096, &self->tok, &pass, NULL, 0));
 	secbuf_free(&pass);
 	ASSERT_EQ(0, luks_read(self->path, &info));
 	EXPECT_EQ(1, info.recovery_keyslots);
+	/* The passphrase gets Argon2id, the digest of the random DEK not. */
+	keyslot_pbkdf(self->path, 0, type, sizeof(type));
+	EXPECT_STREQ(CRYPT_KDF_ARGON2ID, type);
+	EXPECT_EQ(LUKS_DIGEST_ITERATIONS, digest_iterations(self->path));
 	/* cryptsetup itself must see a valid LUKS2 volume with our token. */
 	snprintf(cmd, sizeof(cmd),
 		 "cryptsetup luksDump '%s' | grep -q 'vmcrypt' && "
