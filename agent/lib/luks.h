@@ -81,8 +81,8 @@ int luks_device_size(const char *path, uint64_t *size);
  * Write a fresh LUKS2 header on @path: aes-xts-plain64 with @dek as volume
  * key, @sector_size (512 or 4096), the vmcrypt token @tok, and when
  * @recovery is non-NULL a passphrase keyslot (Argon2id, libcryptsetup's
- * defaults). The digest has LUKS_DIGEST_ITERATIONS. @uuid (>= 40 bytes) gets the
- * LUKS UUID. 0, -ENOSPC (device too small), -EINVAL, other -errno.
+ * defaults). The digest has LUKS_DIGEST_ITERATIONS. @uuid (>= 40 bytes)
+ * gets the LUKS UUID. 0, -ENOSPC (device too small), -EINVAL, other -errno.
  */
 int luks_format(const char *path, const struct secbuf *dek,
 		uint32_t sector_size, const struct vmcrypt_token *tok,
