@@ -7,7 +7,7 @@
 #   make install    module, DKMS source, binaries, systemd unit, man pages
 #                   (DESTDIR=, PREFIX=/usr; after `make`)
 #   make demo       the whole product in the VM, narrated (scripts/demo)
-#   make style      checkpatch on kernel/ and include/
+#   make style      checkpatch on kernel/, include/ and the test modules
 #   make sparse     sparse (C=2) on the module
 #
 # KVER selects the kernel to build the module for; by default the newest one
@@ -24,13 +24,18 @@ export KVER KDIR O SAN
 # kbuild takes an O= from the command line as its own output directory.
 MAKEOVERRIDES :=
 
-.PHONY: all module agent check bench bench-agent style sparse clean install demo kselftest-headers
+.PHONY: all module test-modules agent check bench bench-agent style sparse clean install demo kselftest-headers
 
 all: module agent
 
 module:
 	@test -d "$(KDIR)" || { echo "no kernel headers in $(KDIR): run scripts/install-deps" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# Test-only modules (never installed): tests/vm/bio_probe for the VM suite.
+test-modules:
+	@test -d "$(KDIR)" || { echo "no kernel headers in $(KDIR): run scripts/install-deps" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/tests/vm/bio_probe modules
 
 agent:
 	$(MAKE) -f agent/agent.mk
@@ -41,13 +46,14 @@ kselftest-headers:
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/tests/bench/xts_speed clean
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/tests/vm/bio_probe clean
 	rm -rf $(O)
 
 # checkpatch (from the kernel source tarball, see kselftest-headers) over
-# the module, its uapi header and the benchmark's module.
+# the module, its uapi header, the benchmark's and the tests' modules.
 CHECKPATCH := $(O)/checkpatch/checkpatch.pl
 STYLE_FILES := $(filter-out %.mod.c,$(wildcard kernel/*.c kernel/*.h)) include/uapi/linux/vmcrypt.h \
-	tests/bench/xts_speed/xts_speed.c
+	tests/bench/xts_speed/xts_speed.c tests/vm/bio_probe/vmct_bio_probe.c
 
 style:
 	@test -x $(CHECKPATCH) || scripts/kernel-source-files $(O)
@@ -62,7 +68,7 @@ sparse:
 # runs and the VM suite in one boot; the agent is built with ASan/UBSan.
 # Ends with "N passed, N failed, N skipped"; the log is $(O)/check.log.
 # The agent builds on all CPUs unless make was given -j already.
-check: module kselftest-headers
+check: module test-modules kselftest-headers
 	+case "$$MAKEFLAGS" in *-j*|*jobserver*) j= ;; *) j=-j$$(nproc) ;; esac; \
 	$(MAKE) -f agent/agent.mk $$j SAN=1 all unit vmtests fuzz
 	scripts/run-tests

@@ -108,35 +108,41 @@ static inline int vmc_module_loaded(void)
 }
 
 /*
- * Path of dm-vmcrypt.ko: $VMCRYPT_KO, else kernel/dm-vmcrypt.ko found by
- * walking up from the test binary (build[/O]/tests/vm/), else relative to
- * the current directory.
+ * Path of the tree's file @rel (a module): found by walking up from the
+ * test binary (build[/O]/tests/vm/), else relative to the current
+ * directory.
  */
-static inline int vmc_ko_path(char *path, size_t len)
+static inline int vmc_tree_path(const char *rel, char *path, size_t len)
 {
-	const char *env = getenv("VMCRYPT_KO");
 	char exe[PATH_MAX];
 	ssize_t n;
 	char *s;
 
-	if (env && *env) {
-		snprintf(path, len, "%s", env);
-		return 0;
-	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
 		while ((s = strrchr(exe, '/')) && s != exe) {
 			*s = '\0';
-			if (snprintf(path, len, "%s/kernel/dm-vmcrypt.ko", exe) >=
-			    (int)len)
+			if (snprintf(path, len, "%s/%s", exe, rel) >= (int)len)
 				continue;
 			if (!access(path, R_OK))
 				return 0;
 		}
 	}
-	snprintf(path, len, "kernel/dm-vmcrypt.ko");
+	snprintf(path, len, "%s", rel);
 	return access(path, R_OK) ? -ENOENT : 0;
+}
+
+/* Path of dm-vmcrypt.ko: $VMCRYPT_KO, else the tree's kernel/dm-vmcrypt.ko. */
+static inline int vmc_ko_path(char *path, size_t len)
+{
+	const char *env = getenv("VMCRYPT_KO");
+
+	if (env && *env) {
+		snprintf(path, len, "%s", env);
+		return 0;
+	}
+	return vmc_tree_path("kernel/dm-vmcrypt.ko", path, len);
 }
 
 /* Load dm-mod and dm-vmcrypt (if not loaded yet); 0 or -errno. */
