@@ -8,7 +8,7 @@
 #                   (DESTDIR=, PREFIX=/usr; after `make`)
 #   make demo       the whole product in the VM, narrated (scripts/demo)
 #   make style      checkpatch on kernel/, include/ and the test modules
-#   make sparse     sparse (C=2) on the module
+#   make sparse     sparse (C=2) on the module and the test modules
 #
 # KVER selects the kernel to build the module for; by default the newest one
 # with headers under /lib/modules (never `uname -r`: the host runs another
@@ -63,6 +63,7 @@ style:
 sparse:
 	@test -d "$(KDIR)" || { echo "no kernel headers in $(KDIR): run scripts/install-deps" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 CF="-D__CHECK_ENDIAN__" modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/tests/vm/bio_probe C=2 CF="-D__CHECK_ENDIAN__" modules
 
 # Every test (scripts/run-tests): host unit and integration tests, short fuzz
 # runs and the VM suite in one boot; the agent is built with ASan/UBSan.
