@@ -145,11 +145,25 @@ static inline int vmc_ko_path(char *path, size_t len)
 	return vmc_tree_path("kernel/dm-vmcrypt.ko", path, len);
 }
 
+/* insmod @ko (no parameters); 0, or -EIO with a diagnostic. */
+static inline int vmc_insmod(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || syscall(SYS_finit_module, fd, "", 0)) {
+		vmc_diag("insmod %s: %s", ko, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
 /* Load dm-mod and dm-vmcrypt (if not loaded yet); 0 or -errno. */
 static inline int vmc_load_module(void)
 {
 	char ko[PATH_MAX];
-	int fd;
 
 	if (access("/sys/module/dm_mod", F_OK) && vmc_sh("modprobe -q dm-mod") != 0) {
 		vmc_diag("modprobe dm-mod failed");
@@ -161,15 +175,7 @@ static inline int vmc_load_module(void)
 		vmc_diag("dm-vmcrypt.ko not found (build it with 'make module' or set VMCRYPT_KO)");
 		return -ENOENT;
 	}
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || syscall(SYS_finit_module, fd, "", 0)) {
-		vmc_diag("insmod %s: %s", ko, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -EIO;
-	}
-	close(fd);
-	return 0;
+	return vmc_insmod(ko);
 }
 
 /* rmmod dm_vmcrypt; 0 or -errno (-EBUSY while a device exists). */

@@ -33,7 +33,6 @@ FIXTURE(unal) {
 static int load_probe(void)
 {
 	char ko[PATH_MAX];
-	int fd, r = 0;
 
 	if (!access("/sys/module/" PROBE_MODULE, F_OK))
 		return 0;
@@ -41,14 +40,7 @@ static int load_probe(void)
 		vmc_diag("%s not found (make test-modules builds it)", PROBE_KO);
 		return -ENOENT;
 	}
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || syscall(SYS_finit_module, fd, "", 0))
-		r = -errno;
-	if (r)
-		vmc_diag("insmod %s: %s", ko, strerror(-r));
-	if (fd >= 0)
-		close(fd);
-	return r;
+	return vmc_insmod(ko);
 }
 
 /* One bio through the probe: 0, or the bio's -errno. */
