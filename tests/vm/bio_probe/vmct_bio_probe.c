@@ -62,21 +62,20 @@ static int vmct_add_pages(struct bio *bio, const struct vmct_req *rq,
 			  struct page **pages, unsigned int *nr)
 {
 	unsigned int left = rq->bytes, i, len, seg, parts, p;
+	struct page *page;
 
 	for (i = 0; left; i++) {
 		len = min_t(unsigned int, left, PAGE_SIZE);
 		parts = (int)i == rq->split ? 2 : 1;
 		for (p = 0; p < parts; p++) {
 			seg = parts == 2 ? VMCT_HALF : len;
-			pages[*nr] = alloc_page(GFP_KERNEL);
-			if (!pages[*nr])
+			page = alloc_page(GFP_KERNEL);
+			if (!page)
 				return -ENOMEM;
-			memset(page_address(pages[*nr]), VMCT_FILL, PAGE_SIZE);
-			if (bio_add_page(bio, pages[*nr], seg, 0) != seg) {
-				(*nr)++;
+			pages[(*nr)++] = page;
+			memset(page_address(page), VMCT_FILL, PAGE_SIZE);
+			if (bio_add_page(bio, page, seg, 0) != seg)
 				return -E2BIG;
-			}
-			(*nr)++;
 		}
 		left -= len;
 	}
