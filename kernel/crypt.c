@@ -289,21 +289,33 @@ static void vmc_free_bounce(struct vmc_dev *vc, struct bio *clone)
 	bio_put(clone);
 }
 
+/* Count a completed request on this CPU; any context. */
+static void vmc_count_io(struct vmc_dev *vc, bool write, unsigned int bytes)
+{
+	struct vmc_io_stats *st = get_cpu_ptr(vc->io_stats);
+	unsigned long flags = u64_stats_update_begin_irqsave(&st->syncp);
+
+	if (write) {
+		u64_stats_inc(&st->writes);
+		u64_stats_add(&st->write_bytes, bytes);
+	} else {
+		u64_stats_inc(&st->reads);
+		u64_stats_add(&st->read_bytes, bytes);
+	}
+	u64_stats_update_end_irqrestore(&st->syncp, flags);
+	put_cpu_ptr(vc->io_stats);
+}
+
 /* Complete the base bio with io->status and update the counters. */
 static void vmc_finish(struct vmc_io *io, bool write)
 {
 	struct vmc_dev *vc = io->vc;
 	struct bio *base = io->base;
 
-	if (io->status) {
+	if (io->status)
 		vmc_io_error(vc, io->crypto_failed);
-	} else if (write) {
-		atomic64_inc(&vc->stats.writes);
-		atomic64_add(io->iter.bi_size, &vc->stats.write_bytes);
-	} else {
-		atomic64_inc(&vc->stats.reads);
-		atomic64_add(io->iter.bi_size, &vc->stats.read_bytes);
-	}
+	else
+		vmc_count_io(vc, write, io->iter.bi_size);
 	if (!write) {
 		base->bi_end_io = io->orig_end_io;
 		base->bi_private = io->orig_private;

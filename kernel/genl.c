@@ -101,39 +101,37 @@ static int vmc_get_features(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-static int vmc_put_u64(struct sk_buff *skb, int type, atomic64_t *v)
+static int vmc_put_u64(struct sk_buff *skb, int type, u64 v)
 {
-	return nla_put_u64_64bit(skb, type, atomic64_read(v), VMCRYPT_A_PAD);
+	return nla_put_u64_64bit(skb, type, v, VMCRYPT_A_PAD);
 }
 
 /* One device's attributes; caller holds vmc_devs_lock. */
 static int vmc_put_dev(struct sk_buff *skb, struct vmc_dev *vc)
 {
 	struct crypto_tfm *tfm = crypto_skcipher_tfm(vc->tfm);
-	struct vmc_stats *s = &vc->stats;
+	struct vmc_stats s;
 	int r = -EMSGSIZE;
 
+	vmc_stats_read(vc, &s);
 	mutex_lock(&vc->lock);
 	if (nla_put_string(skb, VMCRYPT_A_DEV_NAME, vmc_nl_name(vc)) ||
 	    nla_put_string(skb, VMCRYPT_A_DEV_KEY_DESC, vc->key_desc) ||
 	    nla_put_u32(skb, VMCRYPT_A_DEV_KEY_SIZE, vc->key_size) ||
 	    nla_put_u32(skb, VMCRYPT_A_DEV_KEY_STATE, vc->key_state) ||
 	    nla_put_u32(skb, VMCRYPT_A_DEV_SECTOR_SIZE, vc->sector_size) ||
-	    nla_put_u64_64bit(skb, VMCRYPT_A_DEV_IV_OFFSET, vc->iv_offset,
-			      VMCRYPT_A_PAD) ||
-	    nla_put_u64_64bit(skb, VMCRYPT_A_DEV_OFFSET, vc->start,
-			      VMCRYPT_A_PAD) ||
-	    nla_put_u64_64bit(skb, VMCRYPT_A_DEV_LENGTH, vc->ti->len,
-			      VMCRYPT_A_PAD) ||
+	    vmc_put_u64(skb, VMCRYPT_A_DEV_IV_OFFSET, vc->iv_offset) ||
+	    vmc_put_u64(skb, VMCRYPT_A_DEV_OFFSET, vc->start) ||
+	    vmc_put_u64(skb, VMCRYPT_A_DEV_LENGTH, vc->ti->len) ||
 	    nla_put_string(skb, VMCRYPT_A_DEV_CRYPTO_DRIVER,
 			   crypto_tfm_alg_driver_name(tfm)) ||
 	    nla_put_u8(skb, VMCRYPT_A_DEV_CRYPTO_ASYNC, vc->async) ||
-	    vmc_put_u64(skb, VMCRYPT_A_DEV_READS, &s->reads) ||
-	    vmc_put_u64(skb, VMCRYPT_A_DEV_READ_BYTES, &s->read_bytes) ||
-	    vmc_put_u64(skb, VMCRYPT_A_DEV_WRITES, &s->writes) ||
-	    vmc_put_u64(skb, VMCRYPT_A_DEV_WRITE_BYTES, &s->write_bytes) ||
-	    vmc_put_u64(skb, VMCRYPT_A_DEV_CRYPTO_ERRORS, &s->crypto_errors) ||
-	    vmc_put_u64(skb, VMCRYPT_A_DEV_IO_ERRORS, &s->io_errors))
+	    vmc_put_u64(skb, VMCRYPT_A_DEV_READS, s.reads) ||
+	    vmc_put_u64(skb, VMCRYPT_A_DEV_READ_BYTES, s.read_bytes) ||
+	    vmc_put_u64(skb, VMCRYPT_A_DEV_WRITES, s.writes) ||
+	    vmc_put_u64(skb, VMCRYPT_A_DEV_WRITE_BYTES, s.write_bytes) ||
+	    vmc_put_u64(skb, VMCRYPT_A_DEV_CRYPTO_ERRORS, s.crypto_errors) ||
+	    vmc_put_u64(skb, VMCRYPT_A_DEV_IO_ERRORS, s.io_errors))
 		goto out;
 	r = 0;
 out:
@@ -287,7 +285,7 @@ void vmc_genl_err_work(struct work_struct *work)
 /* Count a failed request; any context. */
 void vmc_io_error(struct vmc_dev *vc, bool crypto)
 {
-	atomic64_inc(crypto ? &vc->stats.crypto_errors : &vc->stats.io_errors);
+	atomic64_inc(crypto ? &vc->crypto_errors : &vc->io_errors);
 	atomic64_inc(&vc->err_pending);
 	if (__ratelimit(&vc->err_rs))
 		schedule_work(&vc->err_work);

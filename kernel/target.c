@@ -8,6 +8,7 @@
 #include <linux/ctype.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <uapi/linux/vmcrypt.h>
 
@@ -46,9 +47,37 @@ static void vmc_dtr(struct dm_target *ti)
 	if (vc->dev)
 		dm_put_device(ti, vc->dev);
 	kfree(vc->key_desc);
+	free_percpu(vc->io_stats);
 	mutex_destroy(&vc->alloc_lock);
 	mutex_destroy(&vc->lock);
 	kfree(vc);
+}
+
+/* Sum the per-CPU counters and add the error counts. */
+void vmc_stats_read(struct vmc_dev *vc, struct vmc_stats *s)
+{
+	const struct vmc_io_stats *st;
+	u64 reads, read_bytes, writes, write_bytes;
+	unsigned int seq;
+	int cpu;
+
+	memset(s, 0, sizeof(*s));
+	for_each_possible_cpu(cpu) {
+		st = per_cpu_ptr(vc->io_stats, cpu);
+		do {
+			seq = u64_stats_fetch_begin(&st->syncp);
+			reads = u64_stats_read(&st->reads);
+			read_bytes = u64_stats_read(&st->read_bytes);
+			writes = u64_stats_read(&st->writes);
+			write_bytes = u64_stats_read(&st->write_bytes);
+		} while (u64_stats_fetch_retry(&st->syncp, seq));
+		s->reads += reads;
+		s->read_bytes += read_bytes;
+		s->writes += writes;
+		s->write_bytes += write_bytes;
+	}
+	s->crypto_errors = atomic64_read(&vc->crypto_errors);
+	s->io_errors = atomic64_read(&vc->io_errors);
 }
 
 static int vmc_parse_u64(const char *arg, u64 *v)
@@ -146,7 +175,7 @@ static int vmc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	const char *desc, *cipher, *key_ref, *path;
 	struct vmc_dev *vc;
 	u64 v;
-	int r;
+	int r, cpu;
 
 	if (argc < 5) {
 		ti->error = "Not enough arguments";
@@ -166,6 +195,14 @@ static int vmc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ratelimit_state_init(&vc->err_rs, 5 * HZ, 10);
 	ratelimit_set_flags(&vc->err_rs, RATELIMIT_MSG_ON_RELEASE);
 	vc->sector_size = SECTOR_SIZE;
+	vc->io_stats = alloc_percpu(struct vmc_io_stats);
+	if (!vc->io_stats) {
+		ti->error = "Cannot allocate I/O counters";
+		r = -ENOMEM;
+		goto bad;
+	}
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(vc->io_stats, cpu)->syncp);
 
 	cipher = dm_shift_arg(&as);
 	key_ref = dm_shift_arg(&as);
@@ -309,18 +346,17 @@ static void vmc_status(struct dm_target *ti, status_type_t type,
 		       unsigned int maxlen)
 {
 	struct vmc_dev *vc = ti->private;
-	struct vmc_stats *s = &vc->stats;
+	struct vmc_stats s;
 	unsigned int sz = 0, i;
 
 	mutex_lock(&vc->lock);
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%s %lld %lld %lld %lld %lld %lld",
-		       vmc_key_state_name(vc->key_state),
-		       atomic64_read(&s->reads), atomic64_read(&s->read_bytes),
-		       atomic64_read(&s->writes), atomic64_read(&s->write_bytes),
-		       atomic64_read(&s->crypto_errors),
-		       atomic64_read(&s->io_errors));
+		vmc_stats_read(vc, &s);
+		DMEMIT("%s %llu %llu %llu %llu %llu %llu",
+		       vmc_key_state_name(vc->key_state), s.reads,
+		       s.read_bytes, s.writes, s.write_bytes, s.crypto_errors,
+		       s.io_errors);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s :%u:logon:%s %llu %s %llu", VMC_CIPHER, vc->key_size,

@@ -16,6 +16,7 @@
 #include <linux/mutex.h>
 #include <linux/ratelimit.h>
 #include <linux/scatterlist.h>
+#include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 #include <linux/dm-ioctl.h>
 #include <crypto/skcipher.h>
@@ -37,14 +38,27 @@ enum vmc_opt {
 	VMC_OPT_ALLOW_DISCARDS,
 };
 
-/* I/O counters, reported by the INFO status and over netlink. */
+/*
+ * One CPU's count of completed I/O, added to by the completions that run
+ * there: a shared counter would be written by every CPU on every bio, and
+ * the cache line it sits on would move between them each time.
+ */
+struct vmc_io_stats {
+	u64_stats_t reads;
+	u64_stats_t read_bytes;
+	u64_stats_t writes;
+	u64_stats_t write_bytes;
+	struct u64_stats_sync syncp;
+};
+
+/* The counters, summed: what the INFO status and netlink report. */
 struct vmc_stats {
-	atomic64_t reads;
-	atomic64_t read_bytes;
-	atomic64_t writes;
-	atomic64_t write_bytes;
-	atomic64_t crypto_errors;
-	atomic64_t io_errors;
+	u64 reads;
+	u64 read_bytes;
+	u64 writes;
+	u64 write_bytes;
+	u64 crypto_errors;
+	u64 io_errors;
 };
 
 /* One target instance (one table line). */
@@ -76,7 +90,9 @@ struct vmc_dev {
 	struct mutex alloc_lock;	/* one blocking bounce allocator */
 	struct workqueue_struct *wq;	/* deferred reads, large bios */
 
-	struct vmc_stats stats;
+	struct vmc_io_stats __percpu *io_stats;
+	atomic64_t crypto_errors;	/* failures are rare: shared counters */
+	atomic64_t io_errors;
 
 	/* netlink: registry and rate-limited I/O error events */
 	struct list_head node;
@@ -159,5 +175,6 @@ void vmc_io_error(struct vmc_dev *vc, bool crypto);
 extern char vmc_driver_param[];
 extern bool vmc_prefer_sync;
 const char *vmc_dev_name(struct vmc_dev *vc);
+void vmc_stats_read(struct vmc_dev *vc, struct vmc_stats *s);
 
 #endif /* DM_VMCRYPT_H */

@@ -2,12 +2,14 @@
 /*
  * test_netlink.c - the generic netlink family "vmcrypt" of dm-vmcrypt,
  * through the agent's client (agent/lib/genl.c): ABI version, features,
- * per-device stats equal to the I/O done, DEV_GET by name, events
+ * per-device stats equal to the I/O done (also when every CPU does some
+ * of it: the counters are per CPU and summed), DEV_GET by name, events
  * (created, key wiped, key set, I/O error, removed), and refusal of
  * callers without CAP_NET_ADMIN.
  */
 #include <linux/capability.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -137,6 +139,92 @@ TEST_F(nl, stats_equal_io_done)
 	/* DEV_GET do without its required attribute */
 	EXPECT_EQ(-EINVAL, vmc_genl_dev_get(self->g, NULL, &d));
 	free(buf);
+}
+
+#define CPU_WRITES 64
+#define CPU_READS 32
+#define CPU_BIG (512 * 1024)	/* converted in parts on every CPU */
+
+/* I/O pinned to @cpu in its own quarter of the device; 0 on success. */
+static int io_on_cpu(int cpu, off_t base)
+{
+	unsigned char *buf = vmc_buf(CPU_BIG);
+	cpu_set_t set;
+	int fd, i, r = 1;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (!buf || sched_setaffinity(0, sizeof(set), &set))
+		goto out;
+	fd = open(DEV, O_RDWR | O_DIRECT);
+	if (fd < 0)
+		goto out;
+	for (i = 0; i < CPU_WRITES; i++)
+		if (pwrite(fd, buf, 4096, base + (off_t)i * 4096) != 4096)
+			goto out_close;
+	for (i = 0; i < CPU_READS; i++)
+		if (pread(fd, buf, 4096, base + (off_t)i * 4096) != 4096)
+			goto out_close;
+	if (pwrite(fd, buf, CPU_BIG, base + CPU_BIG) != CPU_BIG ||
+	    pread(fd, buf, CPU_BIG, base + CPU_BIG) != CPU_BIG)
+		goto out_close;
+	r = 0;
+out_close:
+	close(fd);
+out:
+	free(buf);
+	return r;
+}
+
+/*
+ * One process pinned to each CPU (up to four) does its own I/O at the same
+ * time; the INFO status and netlink both report the exact sum.
+ */
+TEST_F(nl, stats_sum_every_cpu)
+{
+	static struct found fd_;
+	unsigned long long v[6];
+	char out[512], state[16];
+	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), c, st;
+	unsigned long long writes, reads;
+	pid_t pid[4];
+
+	ASSERT_GE(ncpu, 1);
+	if (ncpu > 4)
+		ncpu = 4;
+	TH_LOG("%d CPUs doing I/O at once", ncpu);
+	ASSERT_EQ(0, vmc_dm_create(DNAME, self->table));
+	for (c = 0; c < ncpu; c++) {
+		pid[c] = fork();
+		ASSERT_GE(pid[c], 0);
+		if (!pid[c])
+			_exit(io_on_cpu(c, (off_t)c * 1024 * 1024));
+	}
+	for (c = 0; c < ncpu; c++) {
+		ASSERT_EQ(pid[c], waitpid(pid[c], &st, 0));
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	writes = ncpu * (CPU_WRITES + 1ULL);
+	reads = ncpu * (CPU_READS + 1ULL);
+
+	fd_.name = DNAME;
+	ASSERT_EQ(0, vmc_genl_dev_dump(self->g, find_dev, &fd_));
+	ASSERT_EQ(1, fd_.n);
+	EXPECT_EQ(writes, fd_.d.writes);
+	EXPECT_EQ(ncpu * (CPU_WRITES * 4096ULL + CPU_BIG), fd_.d.write_bytes);
+	EXPECT_EQ(reads, fd_.d.reads);
+	EXPECT_EQ(ncpu * (CPU_READS * 4096ULL + CPU_BIG), fd_.d.read_bytes);
+
+	ASSERT_EQ(0, vmc_dm_status(DNAME, out, sizeof(out)));
+	TH_LOG("status: %s", out);
+	ASSERT_EQ(7, sscanf(out, "%*s %*s %*s %15s %llu %llu %llu %llu %llu %llu",
+			    state, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]));
+	EXPECT_EQ(fd_.d.reads, v[0]);
+	EXPECT_EQ(fd_.d.read_bytes, v[1]);
+	EXPECT_EQ(fd_.d.writes, v[2]);
+	EXPECT_EQ(fd_.d.write_bytes, v[3]);
+	EXPECT_EQ(0, v[4]);
+	EXPECT_EQ(0, v[5]);
 }
 
 struct evlog {
