@@ -48,19 +48,18 @@ static struct {
 	struct page *pages[VMC_BOUNCE_DEPOT_PAGES];
 } vmc_depot = { .lock = __SPIN_LOCK_UNLOCKED(vmc_depot.lock) };
 
-/*
- * Pages in the cache, for the shrinker and for debugfs
- * (dm-vmcrypt/bounce_pages); changed under the lock of the pages moved.
- */
-static atomic_t vmc_bounce_cached = ATOMIC_INIT(0);
 static struct dentry *vmc_debugfs;
 
-/* Move up to @nr pages from the end of @from (holding *@from_nr) to @to. */
+/*
+ * Move up to @nr pages from the end of @from (holding *@from_nr) to @to.
+ * The counts are written with WRITE_ONCE: vmc_bounce_nr() reads them
+ * without the locks.
+ */
 static unsigned int vmc_pages_move(struct page **to, struct page **from,
 				   unsigned int *from_nr, unsigned int nr)
 {
 	nr = min(nr, *from_nr);
-	*from_nr -= nr;
+	WRITE_ONCE(*from_nr, *from_nr - nr);
 	memcpy(to, from + *from_nr, nr * sizeof(*to));
 	return nr;
 }
@@ -75,8 +74,24 @@ static unsigned int vmc_pages_push(struct page **to, unsigned int *to_nr,
 {
 	nr = min(nr, cap - *to_nr);
 	memcpy(to + *to_nr, from, nr * sizeof(*to));
-	*to_nr += nr;
+	WRITE_ONCE(*to_nr, *to_nr + nr);
 	return nr;
+}
+
+/*
+ * Pages in the cache, for the shrinker and for debugfs: the sum of the
+ * counts, read without their locks (exact when no write is in flight).
+ * A shared counter updated by every get and put would be written by
+ * every CPU on every write.
+ */
+static unsigned long vmc_bounce_nr(void)
+{
+	unsigned long n = READ_ONCE(vmc_depot.nr);
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(per_cpu_ptr(&vmc_bounce_cpu, cpu)->nr);
+	return n;
 }
 
 /*
@@ -88,19 +103,20 @@ unsigned int vmc_bounce_get(struct page **pages, unsigned int nr)
 {
 	struct vmc_bounce_cpu *bc;
 	unsigned long flags;
+	unsigned int moved;
 
 	local_irq_save(flags);
 	bc = this_cpu_ptr(&vmc_bounce_cpu);
 	spin_lock(&bc->lock);
 	if (bc->nr < nr && READ_ONCE(vmc_depot.nr)) {
 		spin_lock(&vmc_depot.lock);
-		bc->nr += vmc_pages_move(bc->pages + bc->nr, vmc_depot.pages,
-					 &vmc_depot.nr,
-					 VMC_BOUNCE_CPU_PAGES - bc->nr);
+		moved = vmc_pages_move(bc->pages + bc->nr, vmc_depot.pages,
+				       &vmc_depot.nr,
+				       VMC_BOUNCE_CPU_PAGES - bc->nr);
+		WRITE_ONCE(bc->nr, bc->nr + moved);
 		spin_unlock(&vmc_depot.lock);
 	}
 	nr = vmc_pages_move(pages, bc->pages, &bc->nr, nr);
-	atomic_sub(nr, &vmc_bounce_cached);
 	spin_unlock(&bc->lock);
 	local_irq_restore(flags);
 	return nr;
@@ -135,7 +151,6 @@ void vmc_bounce_put(struct page **pages, unsigned int nr)
 				       nr - kept);
 		spin_unlock(&vmc_depot.lock);
 	}
-	atomic_add(kept, &vmc_bounce_cached);
 	spin_unlock(&bc->lock);
 	local_irq_restore(flags);
 	vmc_pages_free(pages + kept, nr - kept);
@@ -154,7 +169,6 @@ static unsigned long vmc_bounce_drain_one(spinlock_t *lock, struct page **from,
 		n = vmc_pages_move(batch, from, nr,
 				   min_t(unsigned long, want - freed,
 					 VMC_BOUNCE_BATCH));
-		atomic_sub(n, &vmc_bounce_cached);
 		spin_unlock_irqrestore(lock, flags);
 		vmc_pages_free(batch, n);
 		freed += n;
@@ -184,9 +198,9 @@ static unsigned long vmc_bounce_drain(unsigned long want)
 static unsigned long vmc_bounce_count(struct shrinker *s,
 				      struct shrink_control *sc)
 {
-	int n = atomic_read(&vmc_bounce_cached);
+	unsigned long n = vmc_bounce_nr();
 
-	return n > 0 ? n : SHRINK_EMPTY;
+	return n ?: SHRINK_EMPTY;
 }
 
 static unsigned long vmc_bounce_scan(struct shrinker *s,
@@ -196,6 +210,14 @@ static unsigned long vmc_bounce_scan(struct shrinker *s,
 
 	return freed ?: SHRINK_STOP;
 }
+
+static int vmc_bounce_pages_get(void *data, u64 *val)
+{
+	*val = vmc_bounce_nr();
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(vmc_bounce_pages_fops, vmc_bounce_pages_get, NULL,
+			 "%llu\n");
 
 static struct shrinker vmc_bounce_shrinker = {
 	.count_objects = vmc_bounce_count,
@@ -214,8 +236,8 @@ int vmc_bounce_init(void)
 		return r;
 	/* debugfs failures are not errors: the files are for diagnosis */
 	vmc_debugfs = debugfs_create_dir("dm-vmcrypt", NULL);
-	debugfs_create_atomic_t("bounce_pages", 0444, vmc_debugfs,
-				&vmc_bounce_cached);
+	debugfs_create_file_unsafe("bounce_pages", 0444, vmc_debugfs, NULL,
+				   &vmc_bounce_pages_fops);
 	return 0;
 }
 
