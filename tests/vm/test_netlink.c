@@ -219,6 +219,7 @@ TEST_F(nl, stats_sum_every_cpu)
 	TH_LOG("status: %s", out);
 	ASSERT_EQ(7, sscanf(out, "%*s %*s %*s %15s %llu %llu %llu %llu %llu %llu",
 			    state, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]));
+	EXPECT_STREQ("set", state);
 	EXPECT_EQ(fd_.d.reads, v[0]);
 	EXPECT_EQ(fd_.d.read_bytes, v[1]);
 	EXPECT_EQ(fd_.d.writes, v[2]);
