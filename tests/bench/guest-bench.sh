@@ -13,8 +13,8 @@
 #   tests/bench/guest-bench.sh OUTDIR
 #
 # VMCRYPT_BENCH_ROUNDS (4: one Williams square of four devices),
-# VMCRYPT_BENCH_RUNTIME (5 s), VMCRYPT_BENCH_RAMP
-# (2 s), VMCRYPT_BENCH_SIZE_MB (256), VMCRYPT_BENCH_TCRYPT_RUNS (15),
+# VMCRYPT_BENCH_RUNTIME (5 s), VMCRYPT_BENCH_RAMP (2 s),
+# VMCRYPT_BENCH_SIZE_MB (256), VMCRYPT_BENCH_TCRYPT_RUNS (15),
 # VMCRYPT_BENCH_WORKLOADS (all; a space-separated subset of the names below,
 # for quick A/B runs while working on the data path).
 set -euo pipefail
@@ -190,6 +190,7 @@ for r in $(seq "$rounds"); do
 			fio --name="$wname" --filename="$dpath" --ioengine=libaio --direct=1 \
 				--time_based --runtime="$runtime" --ramp_time="$ramp" \
 				--group_reporting --randrepeat=0 --norandommap \
+				--lat_percentiles=1 \
 				"${wargs[@]}" --output-format=json \
 				--output="$out/$r.$wname.$dname.json" >/dev/null
 		done
