@@ -183,8 +183,7 @@ out:
 TEST_F(nl, stats_sum_every_cpu)
 {
 	static struct found fd_;
-	unsigned long long v[6];
-	char out[512], state[16];
+	struct vmc_info in;
 	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), c, st;
 	unsigned long long writes, reads;
 	pid_t pid[4];
@@ -215,17 +214,14 @@ TEST_F(nl, stats_sum_every_cpu)
 	EXPECT_EQ(reads, fd_.d.reads);
 	EXPECT_EQ(ncpu * (CPU_READS * 4096ULL + CPU_BIG), fd_.d.read_bytes);
 
-	ASSERT_EQ(0, vmc_dm_status(DNAME, out, sizeof(out)));
-	TH_LOG("status: %s", out);
-	ASSERT_EQ(7, sscanf(out, "%*s %*s %*s %15s %llu %llu %llu %llu %llu %llu",
-			    state, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]));
-	EXPECT_STREQ("set", state);
-	EXPECT_EQ(fd_.d.reads, v[0]);
-	EXPECT_EQ(fd_.d.read_bytes, v[1]);
-	EXPECT_EQ(fd_.d.writes, v[2]);
-	EXPECT_EQ(fd_.d.write_bytes, v[3]);
-	EXPECT_EQ(0, v[4]);
-	EXPECT_EQ(0, v[5]);
+	ASSERT_EQ(0, vmc_dm_info(DNAME, &in));
+	EXPECT_STREQ("set", in.key_state);
+	EXPECT_EQ(fd_.d.reads, in.reads);
+	EXPECT_EQ(fd_.d.read_bytes, in.read_bytes);
+	EXPECT_EQ(fd_.d.writes, in.writes);
+	EXPECT_EQ(fd_.d.write_bytes, in.write_bytes);
+	EXPECT_EQ(0, in.crypto_errors);
+	EXPECT_EQ(0, in.io_errors);
 }
 
 struct evlog {

@@ -366,6 +366,26 @@ static inline int vmc_dm_status(const char *name, char *out, size_t len)
 	return vmc_dm_line(DM_DEVICE_STATUS, name, out, len);
 }
 
+/* A vmcrypt device's INFO status, parsed (Documentation/target.rst). */
+struct vmc_info {
+	char key_state[16];
+	unsigned long long reads, read_bytes, writes, write_bytes;
+	unsigned long long crypto_errors, io_errors;
+};
+
+static inline int vmc_dm_info(const char *name, struct vmc_info *in)
+{
+	char out[512];
+
+	if (vmc_dm_status(name, out, sizeof(out)))
+		return -EIO;
+	if (sscanf(out, "%*s %*s %*s %15s %llu %llu %llu %llu %llu %llu",
+		   in->key_state, &in->reads, &in->read_bytes, &in->writes,
+		   &in->write_bytes, &in->crypto_errors, &in->io_errors) != 7)
+		return -EINVAL;
+	return 0;
+}
+
 static inline int vmc_dm_table(const char *name, char *out, size_t len)
 {
 	return vmc_dm_line(DM_DEVICE_TABLE, name, out, len);

@@ -253,8 +253,7 @@ TEST_F(lock, discards)
 /* INFO status counts requests and bytes of completed I/O. */
 TEST_F(lock, status_counters)
 {
-	unsigned long long v[6];
-	char state[16];
+	struct vmc_info in;
 	int fd, i;
 
 	vmc_dm_remove(DNAME);
@@ -269,16 +268,14 @@ TEST_F(lock, status_counters)
 	for (i = 0; i < 7; i++)
 		ASSERT_EQ(8192, pread(fd, self->buf, 8192, (off_t)i * 16384));
 	close(fd);
-	key_state(self);
-	ASSERT_EQ(7, sscanf(self->status, "%*s %*s %*s %15s %llu %llu %llu %llu %llu %llu",
-			    state, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]));
-	EXPECT_STREQ("set", state);
-	EXPECT_EQ(7, v[0]);
-	EXPECT_EQ(7 * 8192, v[1]);
-	EXPECT_EQ(10, v[2]);
-	EXPECT_EQ(10 * 4096, v[3]);
-	EXPECT_EQ(0, v[4]);
-	EXPECT_EQ(0, v[5]);
+	ASSERT_EQ(0, vmc_dm_info(DNAME, &in));
+	EXPECT_STREQ("set", in.key_state);
+	EXPECT_EQ(7, in.reads);
+	EXPECT_EQ(7 * 8192, in.read_bytes);
+	EXPECT_EQ(10, in.writes);
+	EXPECT_EQ(10 * 4096, in.write_bytes);
+	EXPECT_EQ(0, in.crypto_errors);
+	EXPECT_EQ(0, in.io_errors);
 }
 
 TEST_HARNESS_MAIN

@@ -61,25 +61,6 @@ static int probe(char op, unsigned long long sector, unsigned int bytes,
 	return r;
 }
 
-/* The status's crypto_errors and io_errors (its last two fields). */
-static int errors(unsigned long long *crypto, unsigned long long *io)
-{
-	char st[512], *last, *prev;
-
-	if (vmc_dm_status(VNAME, st, sizeof(st)))
-		return -EIO;
-	last = strrchr(st, ' ');
-	if (!last)
-		return -EINVAL;
-	*last = '\0';
-	prev = strrchr(st, ' ');
-	if (!prev)
-		return -EINVAL;
-	*io = strtoull(last + 1, NULL, 10);
-	*crypto = strtoull(prev + 1, NULL, 10);
-	return 0;
-}
-
 static long long mem_free_kib(void)
 {
 	char out[32];
@@ -153,7 +134,7 @@ static void assert_unchanged(struct __test_metadata *_metadata,
 /* The probe itself works: aligned bios, small and large, succeed. */
 TEST_F(unal, aligned_bios_from_the_probe_succeed)
 {
-	unsigned long long crypto, io;
+	struct vmc_info in;
 	unsigned int i;
 
 	ASSERT_EQ(0, probe('w', 8, 16384, -1));
@@ -168,9 +149,9 @@ TEST_F(unal, aligned_bios_from_the_probe_succeed)
 
 		ASSERT_EQ(want, self->r[i]) TH_LOG("byte %u", i);
 	}
-	ASSERT_EQ(0, errors(&crypto, &io));
-	ASSERT_EQ(0, crypto);
-	ASSERT_EQ(0, io);
+	ASSERT_EQ(0, vmc_dm_info(VNAME, &in));
+	ASSERT_EQ(0, in.crypto_errors);
+	ASSERT_EQ(0, in.io_errors);
 }
 
 TEST_F(unal, bio_not_on_a_data_unit_is_refused)
@@ -182,7 +163,7 @@ TEST_F(unal, bio_not_on_a_data_unit_is_refused)
 		{ 8, 4096 + 512 },
 		{ 3, LARGE - 1536 },	/* neither */
 	};
-	unsigned long long crypto, io;
+	struct vmc_info in;
 	unsigned int i;
 
 	quiet_log();
@@ -194,16 +175,16 @@ TEST_F(unal, bio_not_on_a_data_unit_is_refused)
 			TH_LOG("read at %llu, %u bytes", b[i].sector, b[i].bytes);
 	}
 	ASSERT_EQ(1, vmc_kmsg_find(self->kmsg, MSG_UNALIGNED));
-	ASSERT_EQ(0, errors(&crypto, &io));
-	ASSERT_EQ(0, crypto);
-	ASSERT_EQ(2 * sizeof(b) / sizeof(b[0]), io);
+	ASSERT_EQ(0, vmc_dm_info(VNAME, &in));
+	ASSERT_EQ(0, in.crypto_errors);
+	ASSERT_EQ(2 * sizeof(b) / sizeof(b[0]), in.io_errors);
 	assert_unchanged(_metadata, self);
 }
 
 /* A bio under 256 KiB: one chunk, converted where it is. */
 TEST_F(unal, data_unit_across_two_bvecs_small_bio)
 {
-	unsigned long long crypto, io;
+	struct vmc_info in;
 	int split;
 
 	quiet_log();
@@ -213,9 +194,9 @@ TEST_F(unal, data_unit_across_two_bvecs_small_bio)
 		EXPECT_EQ(-EIO, probe('r', 8, 16384, split)) TH_LOG("split %d", split);
 	}
 	ASSERT_EQ(1, vmc_kmsg_find(self->kmsg, MSG_SPLIT));
-	ASSERT_EQ(0, errors(&crypto, &io));
-	ASSERT_EQ(0, crypto);
-	ASSERT_EQ(8, io);
+	ASSERT_EQ(0, vmc_dm_info(VNAME, &in));
+	ASSERT_EQ(0, in.crypto_errors);
+	ASSERT_EQ(8, in.io_errors);
 	assert_unchanged(_metadata, self);
 }
 
@@ -229,7 +210,8 @@ TEST_F(unal, data_unit_across_two_bvecs_large_bio)
 {
 	static const int splits[] = { 0, 1, 63, 64, 100, 127 };
 	const unsigned int nsplits = sizeof(splits) / sizeof(splits[0]);
-	unsigned long long crypto, io, bad = 0;
+	unsigned long long bad = 0;
+	struct vmc_info in;
 	long long before, after;
 	unsigned int i;
 
@@ -248,9 +230,9 @@ TEST_F(unal, data_unit_across_two_bvecs_large_bio)
 		bad++;
 	}
 	ASSERT_EQ(1, vmc_kmsg_find(self->kmsg, MSG_SPLIT));
-	ASSERT_EQ(0, errors(&crypto, &io));
-	ASSERT_EQ(0, crypto);
-	ASSERT_EQ(bad, io);
+	ASSERT_EQ(0, vmc_dm_info(VNAME, &in));
+	ASSERT_EQ(0, in.crypto_errors);
+	ASSERT_EQ(bad, in.io_errors);
 	assert_unchanged(_metadata, self);
 	after = mem_free_kib();
 	TH_LOG("MemFree %lld KiB before, %lld KiB after", before, after);
