@@ -16,7 +16,12 @@
 # VMCRYPT_BENCH_RUNTIME (5 s), VMCRYPT_BENCH_RAMP (2 s),
 # VMCRYPT_BENCH_SIZE_MB (256), VMCRYPT_BENCH_TCRYPT_RUNS (15),
 # VMCRYPT_BENCH_WORKLOADS (all; a space-separated subset of the names below,
-# for quick A/B runs while working on the data path).
+# for quick A/B runs while working on the data path), VMCRYPT_BENCH_PROFILE
+# (1: every fio run under `perf record -a -g` on the cpu-clock event, no
+# ramp, with perf's per-symbol sample counts next to fio's JSON; the report
+# then adds what each I/O cost in CPU time and how much of it was the
+# cipher. Sampling slows every device: a profiled run's throughput is not
+# the benchmark's).
 set -euo pipefail
 
 out=$1
@@ -25,9 +30,26 @@ runtime=${VMCRYPT_BENCH_RUNTIME:-5}
 ramp=${VMCRYPT_BENCH_RAMP:-2}
 size_mb=${VMCRYPT_BENCH_SIZE_MB:-256}
 tcrypt_runs=${VMCRYPT_BENCH_TCRYPT_RUNS:-15}
+profile=${VMCRYPT_BENCH_PROFILE:-0}
+# one cpu-clock sample per 250 us of CPU time (the event counts ns)
+profile_period=250000
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
-rm -f "$out"/*.json "$out"/tcrypt.txt "$out"/xts_speed.txt "$out"/meta.txt
+rm -f "$out"/*.json "$out"/*.perf.txt "$out"/perf.err "$out"/tcrypt.txt \
+	"$out"/xts_speed.txt "$out"/meta.txt
+case $profile in
+0 | 1) ;;
+*) echo "bench: VMCRYPT_BENCH_PROFILE must be 0 or 1, not '$profile'"; exit 2 ;;
+esac
+if [ "$profile" = 1 ]; then
+	command -v perf >/dev/null ||
+		{ echo "bench: VMCRYPT_BENCH_PROFILE=1 needs perf (apt-get install linux-perf)"; exit 2; }
+	# the recording is the whole fio run: no ramp, so that fio's I/O count
+	# covers the same time as the samples
+	ramp=0
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+fi
 
 say() { echo "bench: $*"; }
 keyf=$(mktemp)
@@ -52,6 +74,7 @@ trap cleanup EXIT
 	echo "runtime $runtime"
 	echo "ramp $ramp"
 	echo "size_mb $size_mb"
+	[ "$profile" = 0 ] || echo "profile_period_ns $profile_period"
 } >"$out/meta.txt"
 
 # --- ceiling: tcrypt. Linux 6.1 has no mode that times xts(aes) alone, and
@@ -187,12 +210,27 @@ for r in $(seq "$rounds"); do
 			dname=${d%%:*}
 			dpath=${d#*:}
 			say "round $r/$rounds $wname $dname"
-			fio --name="$wname" --filename="$dpath" --ioengine=libaio --direct=1 \
-				--time_based --runtime="$runtime" --ramp_time="$ramp" \
-				--group_reporting --randrepeat=0 --norandommap \
-				--lat_percentiles=1 \
-				"${wargs[@]}" --output-format=json \
-				--output="$out/$r.$wname.$dname.json" >/dev/null
+			run=(fio --name="$wname" --filename="$dpath" --ioengine=libaio --direct=1
+				--time_based --runtime="$runtime" --ramp_time="$ramp"
+				--group_reporting --randrepeat=0 --norandommap
+				--lat_percentiles=1
+				"${wargs[@]}" --output-format=json
+				--output="$out/$r.$wname.$dname.json")
+			if [ "$profile" = 0 ]; then
+				"${run[@]}" >/dev/null
+				continue
+			fi
+			if ! perf record -q -a -g -e cpu-clock -c "$profile_period" \
+				-o /tmp/bench.perf.data -- "${run[@]}" >/dev/null 2>"$out/perf.err"; then
+				say "perf record failed: $(cat "$out/perf.err")"
+				exit 1
+			fi
+			# samples per symbol: alone (self) and with its callees
+			perf report -i /tmp/bench.perf.data --stdio --children -n \
+				--sort sym -g none --percent-limit 0 2>/dev/null |
+				grep -v '^#' | grep -v '^$' \
+				>"$out/$r.$wname.$dname.perf.txt"
+			rm -f /tmp/bench.perf.data
 		done
 	done
 done
