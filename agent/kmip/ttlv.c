@@ -565,6 +565,64 @@ int ttlv_get_bytes(const struct ttlv_item *it, const uint8_t **p, size_t *n)
 	return 0;
 }
 
+/* The getters cannot fail here: each is called for its own type. */
+void ttlv_put_item(struct ttlv_buf *b, const struct ttlv_item *it)
+{
+	int64_t l = 0;
+	int32_t i = 0;
+	uint32_t e = 0;
+	int bv = 0;
+
+	switch (it->type) {
+	case TTLV_STRUCTURE:
+		ttlv_begin(b, it->tag);
+		for (const struct ttlv_item *c = it->child; c; c = c->next)
+			ttlv_put_item(b, c);
+		ttlv_end(b);
+		break;
+	case TTLV_INTEGER:
+		ttlv_get_int(it, &i);
+		ttlv_put_int(b, it->tag, i);
+		break;
+	case TTLV_LONG_INTEGER:
+		ttlv_get_long(it, &l);
+		ttlv_put_long(b, it->tag, l);
+		break;
+	case TTLV_ENUMERATION:
+		ttlv_get_enum(it, &e);
+		ttlv_put_enum(b, it->tag, e);
+		break;
+	case TTLV_BOOLEAN:
+		ttlv_get_bool(it, &bv);
+		ttlv_put_bool(b, it->tag, bv);
+		break;
+	case TTLV_TEXT_STRING:
+		put_var(b, it->tag, TTLV_TEXT_STRING, it->val, it->len);
+		break;
+	case TTLV_BYTE_STRING:
+		ttlv_put_bytes(b, it->tag, it->val, it->len);
+		break;
+	case TTLV_BIG_INTEGER:
+		ttlv_put_bigint(b, it->tag, it->val, it->len);
+		break;
+	case TTLV_DATE_TIME:
+		ttlv_get_datetime(it, &l);
+		ttlv_put_datetime(b, it->tag, l);
+		break;
+	case TTLV_INTERVAL:
+		ttlv_get_interval(it, &e);
+		ttlv_put_interval(b, it->tag, e);
+		break;
+	case TTLV_DATE_TIME_EXTENDED:
+		ttlv_get_datetime_ext(it, &l);
+		ttlv_put_datetime_ext(b, it->tag, l);
+		break;
+	default:
+		if (!b->err)
+			b->err = -EINVAL;
+	}
+}
+
 const char *ttlv_type_name(uint8_t type)
 {
 	static const char *const names[] = {

@@ -122,6 +122,13 @@ int ttlv_get_bytes(const struct ttlv_item *it, const uint8_t **p,
 		   size_t *n);
 
 /*
+ * Append a copy of decoded item @it (with its children) to @b, through
+ * the encoder above: for the same tree the bytes are the ones it was
+ * decoded from. An item of an unknown type leaves -EINVAL in @b.
+ */
+void ttlv_put_item(struct ttlv_buf *b, const struct ttlv_item *it);
+
+/*
  * Print @it and its children, one line per item, in the format of the
  * PyKMIP captures in tests: "NAME (0x42XXXX) Type = value", indented by
  * two spaces per level. Byte strings are printed in hex only when
