@@ -70,6 +70,7 @@ trap cleanup EXIT
 	echo "mem_mb $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)"
 	echo "cpu_model $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 	echo "fio $(fio --version)"
+	echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 	echo "rounds $rounds"
 	echo "runtime $runtime"
 	echo "ramp $ramp"

@@ -23,7 +23,7 @@ import json, os, sys
 raw = sys.argv[1]
 with open(os.path.join(raw, "meta.txt"), "w") as f:
     f.write("kernel test\nvcpus 2\nrounds 2\nruntime 5\nramp 0\n"
-            "profile_period_ns 250000\n")
+            "profile_period_ns 250000\nclocksource tsc\n")
 with open(os.path.join(raw, "tcrypt.txt"), "w") as f:
     f.write("tsc_mhz 1000\nenc 100000 xts-aes-aesni\ndec 100000 xts-aes-aesni\n")
 
@@ -97,5 +97,7 @@ tap_check "table: the 95%-idle profile is flagged" \
 	grep -q 'profile SUSPECT.*1.4k-randread-qd1.dm-crypt (5% busy)' "$tmp/out/table.rst"
 tap_check "table: workloads that did not run are n/a" \
 	grep -q '^1m-write-qd16 .*n/a' "$tmp/out/table.rst"
+tap_check "table: the footer names the guest's clocksource" \
+	grep -q ', TCG, clocksource tsc$' "$tmp/out/table.rst"
 
 tap_done
