@@ -85,6 +85,7 @@ struct vmc_dev {
 	unsigned int part_size;		/* struct vmc_part + request context */
 	unsigned int max_parts;		/* parts per bio, >= 1 */
 
+	mempool_t parts_pool;		/* parts 1.. of large bios */
 	mempool_t page_pool;		/* write bounce pages */
 	struct bio_set bs;		/* write bounce bios */
 	struct mutex alloc_lock;	/* one blocking bounce allocator */
@@ -115,7 +116,9 @@ struct vmc_areq {
  * 2 * VMC_PART_MIN bytes is cut into chunks of whole data units and gets up
  * to vc->max_parts parts, each queued on its own CPU and taking the next
  * chunk nobody has taken yet until none is left. A smaller bio is one
- * chunk and one part, converted where the bio is.
+ * chunk and one part, converted where the bio is. The first part is in
+ * the per-bio data; the others, in one element of vc->parts_pool taken
+ * for the time of the conversion only.
  */
 struct vmc_part {
 	struct vmc_io *io;
@@ -126,7 +129,7 @@ struct vmc_part {
 	struct vmc_areq areq;		/* last: the driver's context follows */
 };
 
-/* Per-bio data (ti->per_io_data_size), followed by vc->max_parts parts. */
+/* Per-bio data (ti->per_io_data_size), followed by the first part. */
 struct vmc_io {
 	struct vmc_dev *vc;
 	struct bio *base;		/* the bio dm core gave us */
@@ -137,6 +140,7 @@ struct vmc_io {
 	unsigned int nr_chunks;
 	atomic_t next_chunk;		/* first chunk not yet taken */
 	atomic_t pending;		/* parts not yet finished */
+	void *parts;			/* parts 1..: vc->parts_pool, or NULL */
 	bio_end_io_t *orig_end_io;	/* read: dm core's completion */
 	void *orig_private;
 	blk_status_t status;
