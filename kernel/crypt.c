@@ -68,16 +68,23 @@ static struct vmc_part *io_part(struct vmc_io *io, unsigned int i)
  */
 static struct crypto_skcipher *vmc_alloc_tfm(const char *driver)
 {
+	/*
+	 * Never a driver that allocates memory for each request (QAT's, with
+	 * GFP_ATOMIC, ranks above AES-NI): I/O would fail under memory
+	 * pressure. dm-crypt masks it out too.
+	 */
+	const u32 mask = CRYPTO_ALG_ALLOCATES_MEMORY;
 	struct crypto_skcipher *tfm;
 
 	if (*driver)
-		return crypto_alloc_skcipher(driver, 0, 0);
+		return crypto_alloc_skcipher(driver, 0, mask);
 	if (vmc_prefer_sync) {
-		tfm = crypto_alloc_skcipher("xts(aes)", 0, CRYPTO_ALG_ASYNC);
+		tfm = crypto_alloc_skcipher("xts(aes)", 0,
+					    mask | CRYPTO_ALG_ASYNC);
 		if (!IS_ERR(tfm))
 			return tfm;
 	}
-	return crypto_alloc_skcipher("xts(aes)", 0, 0);
+	return crypto_alloc_skcipher("xts(aes)", 0, mask);
 }
 
 int vmc_crypt_init(struct vmc_dev *vc, const char *driver, char **err)
@@ -275,7 +282,7 @@ int vmc_key_wipe(struct vmc_dev *vc)
 	get_random_bytes(rnd, vc->key_size);
 	r = crypto_skcipher_setkey(vc->tfm, rnd, vc->key_size);
 	memzero_explicit(rnd, sizeof(rnd));
-	vc->key_state = VMCRYPT_KEY_WIPED;
+	WRITE_ONCE(vc->key_state, VMCRYPT_KEY_WIPED);
 	return r;
 }
 
@@ -351,12 +358,29 @@ static void vmc_write_endio(struct bio *clone)
 	vmc_finish(io, true);
 }
 
-/* All sectors of @io are converted (or failed): move the bio on. */
-static void vmc_crypt_done(struct vmc_io *io)
+static void vmc_work_submit(struct work_struct *work)
+{
+	struct vmc_io *io = container_of(work, struct vmc_io, work);
+
+	dm_submit_bio_remap(io->base, io->clone);
+}
+
+/*
+ * All sectors of @io are converted (or failed): move the bio on. Submitting
+ * may sleep (tags, throttling), which an asynchronous driver's completion
+ * (@in_callback: softirq, or bottom halves off in cryptd) must not, so a
+ * write finished there is submitted from the workqueue.
+ */
+static void vmc_crypt_done(struct vmc_io *io, bool in_callback)
 {
 	bool write = !!io->clone;
 
 	if (write && !io->status) {
+		if (in_callback) {
+			INIT_WORK(&io->work, vmc_work_submit);
+			queue_work(io->vc->wq, &io->work);
+			return;
+		}
 		dm_submit_bio_remap(io->base, io->clone);
 		return;
 	}
@@ -453,7 +477,7 @@ static bool vmc_next_chunk(struct vmc_part *part)
  * A part has no chunk left (or failed); the last one frees the parts taken
  * from the pool (its own among them, maybe) and moves the bio on.
  */
-static void vmc_part_done(struct vmc_part *part)
+static void vmc_part_done(struct vmc_part *part, bool in_callback)
 {
 	struct vmc_io *io = part->io;
 
@@ -463,10 +487,10 @@ static void vmc_part_done(struct vmc_part *part)
 		mempool_free(io->parts, &io->vc->parts_pool);
 		io->parts = NULL;
 	}
-	vmc_crypt_done(io);
+	vmc_crypt_done(io, in_callback);
 }
 
-static void vmc_convert(struct vmc_part *part);
+static void vmc_convert(struct vmc_part *part, bool in_callback);
 
 /* An asynchronous completion: go on with the next data unit. */
 static void vmc_convert_done(struct crypto_async_request *req, int r)
@@ -478,22 +502,22 @@ static void vmc_convert_done(struct crypto_async_request *req, int r)
 		return;
 	if (unlikely(r)) {
 		vmc_crypt_failed(part->io, r);
-		vmc_part_done(part);
+		vmc_part_done(part, true);
 		return;
 	}
 	vmc_advance(part);
-	vmc_convert(part);
+	vmc_convert(part, true);
 }
 
 /*
  * Convert the data units of @part's chunk one after the other with its
- * request, preallocated in the per-bio data, then take the next chunk,
- * until none is left. A synchronous driver (and an asynchronous one that
- * completes inline, as the SIMD wrappers do when the FPU is usable) runs
- * everything in this loop; when the driver queues a unit, its completion
- * callback resumes the loop where it stopped.
+ * request, then take the next chunk, until none is left. A synchronous
+ * driver (and an asynchronous one that completes inline, as the SIMD
+ * wrappers do when the FPU is usable) runs everything in this loop; when
+ * the driver queues a unit, its completion callback resumes the loop where
+ * it stopped (@in_callback).
  */
-static void vmc_convert(struct vmc_part *part)
+static void vmc_convert(struct vmc_part *part, bool in_callback)
 {
 	struct vmc_areq *areq = &part->areq;
 	struct vmc_io *io = part->io;
@@ -518,7 +542,7 @@ static void vmc_convert(struct vmc_part *part)
 		}
 	} while (vmc_next_chunk(part));
 done:
-	vmc_part_done(part);
+	vmc_part_done(part, in_callback);
 }
 
 static void vmc_work_part(struct work_struct *work)
@@ -526,9 +550,9 @@ static void vmc_work_part(struct work_struct *work)
 	struct vmc_part *part = container_of(work, struct vmc_part, work);
 
 	if (vmc_next_chunk(part))
-		vmc_convert(part);
+		vmc_convert(part, false);
 	else
-		vmc_part_done(part);
+		vmc_part_done(part, false);
 }
 
 /*
@@ -576,8 +600,8 @@ static void vmc_convert_bio(struct vmc_io *io)
 		else
 			nr = 1;
 	}
-	/* an empty bio is one empty chunk (and no division by zero) */
-	io->nr_chunks = size ? DIV_ROUND_UP(size, io->chunk_size) : 1;
+	/* one part: one chunk (an empty one for an empty bio) */
+	io->nr_chunks = nr == 1 ? 1 : DIV_ROUND_UP(size, io->chunk_size);
 	atomic_set(&io->next_chunk, 0);
 	atomic_set(&io->pending, nr);
 
@@ -592,7 +616,7 @@ static void vmc_convert_bio(struct vmc_io *io)
 	if (nr == 1) {
 		part = io_part(io, 0);
 		vmc_next_chunk(part);
-		vmc_convert(part);
+		vmc_convert(part, false);
 		return;
 	}
 	cpu = raw_smp_processor_id();
@@ -631,6 +655,8 @@ retry:
 	cached = true;
 	clone = bio_alloc_bioset(vc->dev->bdev, nr, io->base->bi_opf, GFP_NOIO,
 				 &vc->bs);
+	/* dm core polls only its own clone, never ours */
+	bio_clear_polled(clone);
 	clone->bi_private = io;
 	clone->bi_end_io = vmc_write_endio;
 	clone->bi_ioprio = io->base->bi_ioprio;

@@ -234,7 +234,8 @@ static struct genl_family vmc_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = vmc_ops,
 	.n_small_ops = ARRAY_SIZE(vmc_ops),
-	.resv_start_op = VMCRYPT_CMD_MAX + 1,
+	/* 0: every command gets the strict checks (reserved header fields) */
+	.resv_start_op = 0,
 	.mcgrps = vmc_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(vmc_mcgrps),
 };

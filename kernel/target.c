@@ -188,6 +188,7 @@ static int vmc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	vc->ti = ti;
 	ti->private = vc;
+	vc->suspended = true;
 	mutex_init(&vc->lock);
 	mutex_init(&vc->alloc_lock);
 	INIT_LIST_HEAD(&vc->node);
@@ -267,7 +268,7 @@ static int vmc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = vmc_key_load(vc, vc->key_desc, vc->key_size, &ti->error);
 	if (r)
 		goto bad;
-	vc->key_state = VMCRYPT_KEY_SET;
+	WRITE_ONCE(vc->key_state, VMCRYPT_KEY_SET);
 
 	/*
 	 * No ti->max_io_len: with one set, dm core also cuts every bio to the
@@ -310,6 +311,13 @@ static int vmc_map(struct dm_target *ti, struct bio *bio)
 		DMERR_LIMIT("%s: unaligned bio: sector %llu, %u bytes, op %u",
 			    vmc_dev_name(vc), (unsigned long long)rel, bio->bi_iter.bi_size,
 			    bio_op(bio));
+		vmc_io_error(vc, false);
+		return DM_MAPIO_KILL;
+	}
+
+	/* a key wiped between ->preresume and ->resume (see vmc_resume) */
+	if (unlikely(READ_ONCE(vc->key_state) != VMCRYPT_KEY_SET)) {
+		DMERR_LIMIT("%s: no key: I/O refused", vmc_dev_name(vc));
 		vmc_io_error(vc, false);
 		return DM_MAPIO_KILL;
 	}
@@ -404,6 +412,13 @@ static int vmc_msg_key_set(struct vmc_dev *vc, const char *ref)
 		goto out;
 	}
 	mutex_lock(&vc->lock);
+	if (!vc->suspended) {
+		mutex_unlock(&vc->lock);
+		kfree(new_desc);
+		err = "key messages are accepted only while suspended";
+		r = -EINVAL;
+		goto out;
+	}
 	r = vmc_key_load(vc, new_desc, size, &err);
 	if (r) {
 		mutex_unlock(&vc->lock);
@@ -412,7 +427,7 @@ static int vmc_msg_key_set(struct vmc_dev *vc, const char *ref)
 	}
 	kfree(vc->key_desc);
 	vc->key_desc = new_desc;
-	vc->key_state = VMCRYPT_KEY_SET;
+	WRITE_ONCE(vc->key_state, VMCRYPT_KEY_SET);
 	mutex_unlock(&vc->lock);
 	vmc_genl_event(vc, VMCRYPT_EVENT_KEY_SET, 0);
 	return 0;
@@ -434,21 +449,48 @@ static int vmc_message(struct dm_target *ti, unsigned int argc, char **argv,
 		       vmc_dev_name(vc));
 		return -EINVAL;
 	}
-	if (!dm_suspended(ti)) {
-		DMWARN("%s: key messages are accepted only while suspended",
-		       vmc_dev_name(vc));
-		return -EINVAL;
-	}
 	if (argc == 3)
 		return vmc_msg_key_set(vc, argv[2]);
 
 	mutex_lock(&vc->lock);
+	if (!vc->suspended) {
+		mutex_unlock(&vc->lock);
+		DMWARN("%s: key messages are accepted only while suspended",
+		       vmc_dev_name(vc));
+		return -EINVAL;
+	}
 	r = vmc_key_wipe(vc);
 	mutex_unlock(&vc->lock);
 	if (r)
 		DMWARN("%s: key wipe: cipher error %d", vmc_dev_name(vc), r);
 	vmc_genl_event(vc, VMCRYPT_EVENT_KEY_WIPED, 0);
 	return 0;
+}
+
+static void vmc_postsuspend(struct dm_target *ti)
+{
+	struct vmc_dev *vc = ti->private;
+
+	mutex_lock(&vc->lock);
+	vc->suspended = true;
+	mutex_unlock(&vc->lock);
+}
+
+/*
+ * After ->preresume and before dm core lets held I/O through. A key wipe
+ * that came between the two leaves the device without a key: ->map then
+ * fails its I/O rather than use the wiped transform.
+ */
+static void vmc_resume(struct dm_target *ti)
+{
+	struct vmc_dev *vc = ti->private;
+
+	mutex_lock(&vc->lock);
+	vc->suspended = false;
+	if (vc->key_state != VMCRYPT_KEY_SET)
+		DMERR("%s: key wiped during resume: I/O fails until \"key set\"",
+		      vmc_dev_name(vc));
+	mutex_unlock(&vc->lock);
 }
 
 /* Refuse to resume without a key: the device stays suspended ("locked"). */
@@ -497,7 +539,9 @@ static struct target_type vmc_target = {
 	.map = vmc_map,
 	.status = vmc_status,
 	.message = vmc_message,
+	.postsuspend = vmc_postsuspend,
 	.preresume = vmc_preresume,
+	.resume = vmc_resume,
 	.iterate_devices = vmc_iterate_devices,
 	.io_hints = vmc_io_hints,
 };

@@ -79,6 +79,13 @@ struct vmc_dev {
 	unsigned int key_size;
 	char *key_desc;
 	int key_state;			/* enum vmcrypt_key_state */
+	/*
+	 * No I/O can reach the target: set from construction (the table is
+	 * not live yet) and by ->postsuspend, cleared by ->resume, under
+	 * @lock. Key messages need it: dm_suspended() is still true after
+	 * a resume has let held I/O through.
+	 */
+	bool suspended;
 
 	struct crypto_skcipher *tfm;
 	bool async;			/* the driver may complete later */
@@ -145,7 +152,10 @@ struct vmc_io {
 	void *orig_private;
 	blk_status_t status;
 	bool crypto_failed;
-	struct work_struct work;	/* read: deferred out of hard irq */
+	/* read: deferred out of hard irq; write: submitted after an async
+	 * driver's completion
+	 */
+	struct work_struct work;
 };
 
 /* bounce.c: freed bounce pages, kept for the next writes */
