@@ -35,8 +35,14 @@ static void payload_parsers(const struct msg_item *it)
 			abort();
 		return;
 	}
-	if (ops_parse_uid(it->payload, &uid) == 0)
+	if (ops_parse_uid(it->payload, &uid, &why) == 0) {
+		if (!*uid || strlen(uid) > KMIP_UID_MAX)
+			abort();
+		for (n = 0; uid[n]; n++)
+			if ((unsigned char)uid[n] < 0x20 || uid[n] == 0x7f)
+				abort();
 		free(uid);
+	}
 	if (ops_parse_key(it->payload, &key, &why) == 0) {
 		if (!key.len || key.len > 512)
 			abort();

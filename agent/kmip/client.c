@@ -245,8 +245,14 @@ int kmip_conn_transact(struct kmip_conn *c, const struct ttlv_buf *req,
 	if (r < 0)
 		return r;
 	reused = !c->fresh;
+	/*
+	 * Any failure of the exchange drops the connection, not only a
+	 * transport error: after a local one (no locked memory for the
+	 * response) the rest of the response is still unread, and the next
+	 * request would read it as its own.
+	 */
 	r = exchange(c, req, raw, rawlen, resp, res);
-	if (r < 0 && kmip_is_transport_error(r))
+	if (r < 0)
 		conn_drop(c);
 	/*
 	 * A kept-alive connection that the server closed in the meantime
@@ -257,7 +263,7 @@ int kmip_conn_transact(struct kmip_conn *c, const struct ttlv_buf *req,
 		if (r < 0)
 			return r;
 		r = exchange(c, req, raw, rawlen, resp, res);
-		if (r < 0 && kmip_is_transport_error(r))
+		if (r < 0)
 			conn_drop(c);
 	}
 	if (r == 0)
@@ -445,10 +451,11 @@ int kmip_query(struct kmip_conn *c, struct kmip_query_info *out,
 static int get_uid(const struct ttlv_item *p, void *out,
 		   struct kmip_result *res)
 {
-	int r = ops_parse_uid(p, out);
+	const char *why = NULL;
+	int r = ops_parse_uid(p, out, &why);
 
 	if (r == -EBADMSG)
-		kmip_result_set(res, "response has no Unique Identifier");
+		kmip_result_set(res, "%s", why);
 	return r;
 }
 

@@ -201,12 +201,19 @@ int kmip_query(struct kmip_conn *c, struct kmip_query_info *out,
 	       struct kmip_result *res);
 
 /*
+ * The longest Unique Identifier taken from a server (a LUKS token keeps
+ * it): KMIP sets no limit, and a longer one is refused as malformed.
+ */
+#define KMIP_UID_MAX 255
+
+/*
  * Create an AES-256 symmetric key named @name (NULL: no Name) with
  * Cryptographic Usage Mask @usage_mask (0: Encrypt|Decrypt), plus the
  * extra attributes @attrs[0..nattrs). Application Specific Information
  * instances are sent with Attribute Index 0, 1, ... in order (PyKMIP
  * requires it; their @index is ignored here). On success *uid is the new
- * key's Unique Identifier (free() it). The key is Pre-Active: see
+ * key's Unique Identifier (free() it): 1-KMIP_UID_MAX bytes, no control
+ * characters, else -EBADMSG. The key is Pre-Active: see
  * kmip_activate. PyKMIP refuses KMIP_ATTR_TEXT "x-..." attributes with
  * -EINVAL (Invalid Field); send them as KMIP_ATTR_ASI instead.
  */

@@ -155,13 +155,26 @@ int ops_put_attr_op(struct ttlv_buf *b, const struct ops_attr_args *a)
 	return ops_put_attribute(b, a->a, a->with_index);
 }
 
-int ops_parse_uid(const struct ttlv_item *payload, char **uid)
+int ops_parse_uid(const struct ttlv_item *payload, char **uid,
+		  const char **why)
 {
 	const struct ttlv_item *it = ttlv_child(payload, TAG_UNIQUE_IDENTIFIER);
+	uint32_t i;
 
 	*uid = NULL;
-	if (!it || it->type != TTLV_TEXT_STRING || it->len == 0)
+	if (!it || it->type != TTLV_TEXT_STRING || it->len == 0) {
+		*why = "response has no Unique Identifier";
 		return -EBADMSG;
+	}
+	if (it->len > KMIP_UID_MAX) {
+		*why = "the Unique Identifier in the response is longer than 255 bytes";
+		return -EBADMSG;
+	}
+	for (i = 0; i < it->len; i++)
+		if (it->val[i] < 0x20 || it->val[i] == 0x7f) {
+			*why = "the Unique Identifier in the response has a control character";
+			return -EBADMSG;
+		}
 	return ttlv_get_text(it, uid);
 }
 

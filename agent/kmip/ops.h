@@ -60,8 +60,14 @@ struct ops_attr_args {
 };
 int ops_put_attr_op(struct ttlv_buf *b, const struct ops_attr_args *a);
 
-/* Unique Identifier of a Create/Activate/Revoke/Destroy/... payload. */
-int ops_parse_uid(const struct ttlv_item *payload, char **uid);
+/*
+ * Unique Identifier of a Create/Activate/Revoke/Destroy/... payload. It
+ * becomes a key id that is stored (LUKS token, VM bindings), logged and
+ * sent back: -EBADMSG with @why set when it is missing or empty, over
+ * KMIP_UID_MAX bytes, or has a control character.
+ */
+int ops_parse_uid(const struct ttlv_item *payload, char **uid,
+		  const char **why);
 
 /*
  * Key material of a Get payload (Symmetric Key, Raw or Transparent

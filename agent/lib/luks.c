@@ -79,6 +79,12 @@ static bool is_clean(const char *s)
 	return true;
 }
 
+/* A token's string field: not empty, NUL-terminated within @cap, clean. */
+static bool field_ok(const char *s, size_t cap)
+{
+	return s[0] && strnlen(s, cap) < cap && is_clean(s);
+}
+
 static int get_str(struct json_object *o, const char *key, char *dst,
 		   size_t dstlen, bool allow_empty)
 {
@@ -176,9 +182,13 @@ int luks_token_format(const struct vmcrypt_token *t, char **json)
 	const char *s;
 	int ret = 0;
 
+	/* what luks_token_parse() would refuse is never written */
 	if (t->wrapped_len != KEYWRAP_WRAPPED_LEN(VMCRYPT_DEK_BYTES) ||
-	    !t->provider[0] || !t->kek_id[0] || !t->vm_name[0] ||
-	    !is_uuid(t->vm_uuid) || !t->created[0])
+	    !field_ok(t->provider, sizeof(t->provider)) ||
+	    !field_ok(t->kek_id, sizeof(t->kek_id)) ||
+	    !field_ok(t->vm_name, sizeof(t->vm_name)) ||
+	    !is_uuid(t->vm_uuid) || !field_ok(t->created, sizeof(t->created)) ||
+	    (t->rekeyed[0] && !field_ok(t->rekeyed, sizeof(t->rekeyed))))
 		return -EINVAL;
 	EVP_EncodeBlock((unsigned char *)b64, t->wrapped_dek, (int)t->wrapped_len);
 	o = json_object_new_object();

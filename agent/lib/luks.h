@@ -54,7 +54,11 @@ struct luks_info {
  * 0 or -EINVAL (not a valid vmcrypt token), -ENOMEM.
  */
 int luks_token_parse(const char *json, size_t len, struct vmcrypt_token *t);
-/* Serialise @t into a new string (free()). 0 or -EINVAL/-ENOMEM. */
+/*
+ * Serialise @t into a new string (free()). 0, -ENOMEM, or -EINVAL when a
+ * field is one luks_token_parse() would refuse (empty, not terminated,
+ * control characters, bad UUID or wrapped DEK size).
+ */
 int luks_token_format(const struct vmcrypt_token *t, char **json);
 
 /*

@@ -15,14 +15,16 @@
 
 #include <json-c/json.h>
 
+#include "kmip/kmip.h"
 #include "lib/kdf.h"
 #include "vmcryptd/keys.h"
 #include "vmcryptd/ops.h"
 
 /*
- * Key ids are the provider's text (KMIP Unique Identifier): 1-256
- * characters without control characters, which would otherwise reach the
- * event log and the terminals of those who read it.
+ * Key ids are the provider's text (KMIP Unique Identifier): 1-KMIP_UID_MAX
+ * bytes without control characters, which would otherwise reach the event
+ * log and the terminals of those who read it (the same rule as for the ids
+ * servers send, kmip/ops.c).
  */
 static int validate_key_id(struct request *rq, const char *id)
 {
@@ -31,8 +33,9 @@ static int validate_key_id(struct request *rq, const char *id)
 	for (i = 0; i < n; i++)
 		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
 			break;
-	if (n == 0 || n > 256 || i < n) {
-		request_error(rq, "invalid key id: use 1-256 printable characters");
+	if (n == 0 || n > KMIP_UID_MAX || i < n) {
+		request_error(rq, "invalid key id: use 1-%d printable characters",
+			      KMIP_UID_MAX);
 		return -EINVAL;
 	}
 	return 0;

@@ -312,9 +312,13 @@ static int kmip_create_kek(struct provider *p, struct daemon *d,
 	refusal[0] = '\0';
 
 	r = run(p, d, rq, "create key", do_create, &x, &res, NULL);
-	if (r < 0 && !x.use_asi && !kmip_is_transport_error(r) &&
+	if (r < 0 && !x.use_asi && res.status == KMIP_STATUS_OPERATION_FAILED &&
 	    r != -EACCES && !strcmp(x.stage, "Create")) {
-		/* Most likely the x- attributes: retry with ASI. */
+		/*
+		 * The server refused the Create, most likely for the x-
+		 * attributes: retry with ASI. Not after a response we could
+		 * not use, where the key may exist already.
+		 */
 		snprintf(refusal, sizeof(refusal), "%s", res.message);
 		x.use_asi = 1;
 		r = run(p, d, rq, "create key", do_create, &x, &res, NULL);
@@ -333,6 +337,13 @@ static int kmip_create_kek(struct provider *p, struct daemon *d,
 		free(x.uid);
 		secbuf_free(kek);
 		return r;
+	}
+	if (kek->len != 32) {
+		request_error(rq, "provider %s created key %s of %zu bits, not an AES-256 KEK: it is not used (destroy it on the server)",
+			      p->name, x.uid, kek->len * 8);
+		free(x.uid);
+		secbuf_free(kek);
+		return -EMEDIUMTYPE;
 	}
 	if (x.use_asi) {
 		char detail[512];

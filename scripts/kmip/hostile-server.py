@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # hostile-server.py: a fake KMIP server on 127.0.0.1 that misbehaves on
-# purpose, for the client's robustness tests (tests/unit/test_kmip_hostile.c).
+# purpose, for the client's robustness tests (tests/unit/test_kmip_hostile.c,
+# tests/host/test_provider_kmip_hostile.sh).
 #
 #   hostile-server.py --mode MODE --dir CERTDIR [--cert NAME] [--port-file F]
-#                     [--from-start] [--parent PID]
+#                     [--from-start] [--parent PID] [--op-log F]
 #
 # It listens on a free loopback port (written to --port-file, or printed),
 # does TLS with CERTDIR/NAME.crt/.key (default "server"), requires a client
@@ -21,9 +22,15 @@
 #   silent         read requests, never answer
 #   no-handshake   accept TCP but never speak TLS
 #   wrong-batch    answer Get with a response to another operation
+#   create-bad-uid answer Create with a Unique Identifier holding an escape
+#                  sequence (and Activate and Get as for a good one)
+#   create-short-key  create key "7" (Create, Activate) whose Get gives 16
+#                  bytes, an AES-128 key
 # Discover Versions (sent by the client on every connect) is answered
 # correctly in every mode unless --from-start is given, so that the
-# misbehaviour hits the operation under test. Stdlib only; loopback only.
+# misbehaviour hits the operation under test. --op-log F appends the
+# operation number of every request to F, a line each. Stdlib only;
+# loopback only.
 import argparse
 import os
 import socket
@@ -94,6 +101,22 @@ def answer(op):
                     text(0x42007D, "not supported by the hostile server"))
 
 
+def create_answer(op, mode):
+    """Create, Activate and Get for the create-* modes."""
+    if op == 1:     # Create
+        uid = "k\x1b[2J" if mode == "create-bad-uid" else "7"
+        return response(1, 0, enum(0x420057, 2) + text(0x420094, uid))
+    if op == 18:    # Activate
+        return response(18, 0, text(0x420094, "7"))
+    if op == 10 and mode == "create-short-key":
+        key = struct_(0x42008F, struct_(
+            0x420040, enum(0x420042, 1),
+            struct_(0x420045, byte_string(0x420043, b"\x22" * 16)),
+            enum(0x420028, 3), integer(0x42002A, 128)))
+        return response(10, 0, enum(0x420057, 2) + text(0x420094, "7") + key)
+    return answer(op)
+
+
 def operation_of(req):
     i = req.find(bytes.fromhex("42005c0500000004"))
     if i < 0 or i + 12 > len(req):
@@ -120,13 +143,16 @@ def read_message(conn):
     return hdr + body
 
 
-def serve(conn, mode, from_start):
+def serve(conn, mode, from_start, op_log):
     try:
         while True:
             req = read_message(conn)
             if req is None:
                 return
             op = operation_of(req)
+            if op_log:
+                with open(op_log, "a") as f:
+                    f.write("%d\n" % op)
             if op == 30 and not from_start and mode not in ("valid", "tls13"):
                 conn.sendall(answer(op))
                 continue
@@ -154,6 +180,8 @@ def serve(conn, mode, from_start):
                 time.sleep(3600)
             elif mode == "wrong-batch":
                 conn.sendall(response(1, 0, text(0x420094, "1")))
+            elif mode in ("create-bad-uid", "create-short-key"):
+                conn.sendall(create_answer(op, mode))
     except (OSError, ssl.SSLError):
         pass
     finally:
@@ -186,6 +214,7 @@ def main():
     ap.add_argument("--from-start", action="store_true")
     ap.add_argument("--parent", type=int, default=os.getppid(),
                     help="exit when this process is gone")
+    ap.add_argument("--op-log")
     a = ap.parse_args()
     threading.Thread(target=exit_with_parent, args=(a.parent,),
                      daemon=True).start()
@@ -225,7 +254,8 @@ def main():
         except (OSError, ssl.SSLError):
             raw.close()
             continue
-        threading.Thread(target=serve, args=(conn, a.mode, a.from_start),
+        threading.Thread(target=serve,
+                         args=(conn, a.mode, a.from_start, a.op_log),
                          daemon=True).start()
 
 

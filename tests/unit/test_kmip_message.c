@@ -74,11 +74,12 @@ TEST_F(capture, parse)
 
 	switch (variant->op) {
 	case OP_CREATE: {
+		const char *why = NULL;
 		char *uid = NULL;
 
 		ASSERT_EQ(0, r);
 		EXPECT_EQ(0, res.status);
-		ASSERT_EQ(0, ops_parse_uid(it->payload, &uid));
+		ASSERT_EQ(0, ops_parse_uid(it->payload, &uid, &why));
 		EXPECT_STREQ(strstr(variant->name, "12") ? "7" : "9", uid);
 		free(uid);
 		break;
@@ -245,6 +246,7 @@ TEST(batch_response_matched_by_id)
 	struct msg_response resp;
 	struct kmip_result res;
 	const struct msg_item *it;
+	const char *why = NULL;
 	struct ttlv_buf b;
 	char *uid;
 
@@ -256,13 +258,13 @@ TEST(batch_response_matched_by_id)
 	it = msg_response_find(&resp, OP_GET, "a", 1);
 	ASSERT_NE(NULL, it);
 	ASSERT_EQ(0, msg_item_result(it, &res));
-	ASSERT_EQ(0, ops_parse_uid(it->payload, &uid));
+	ASSERT_EQ(0, ops_parse_uid(it->payload, &uid, &why));
 	EXPECT_STREQ("a", uid);
 	free(uid);
 
 	it = msg_response_find(&resp, OP_GET, "c", 1);
 	ASSERT_NE(NULL, it);
-	ASSERT_EQ(0, ops_parse_uid(it->payload, &uid));
+	ASSERT_EQ(0, ops_parse_uid(it->payload, &uid, &why));
 	EXPECT_STREQ("c", uid);
 	free(uid);
 
@@ -421,6 +423,83 @@ TEST_F(getkey, parse)
 	} else {
 		EXPECT_EQ(NULL, key.data);
 		EXPECT_NE(NULL, why);
+	}
+	ttlv_tree_free(&t);
+	ttlv_buf_release(&b);
+}
+
+/*
+ * Unique Identifiers of Create responses: stored in LUKS tokens, logged and
+ * sent back, so refused (not altered) when empty, over KMIP_UID_MAX bytes
+ * or with a control character (a NUL, which would cut it short, is refused
+ * by the decoder already).
+ */
+FIXTURE(uid) {
+	int unused;
+};
+
+FIXTURE_VARIANT(uid) {
+	size_t len;		/* 0: no Unique Identifier at all */
+	int bad_at;		/* >= 0: that byte becomes bad_byte */
+	unsigned char bad_byte;
+	int expect;
+};
+
+FIXTURE_SETUP(uid) {}
+FIXTURE_TEARDOWN(uid) {}
+
+FIXTURE_VARIANT_ADD(uid, one_byte) { 1, -1, 0, 0 };
+FIXTURE_VARIANT_ADD(uid, longest) { KMIP_UID_MAX, -1, 0, 0 };
+FIXTURE_VARIANT_ADD(uid, missing) { 0, -1, 0, -EBADMSG };
+FIXTURE_VARIANT_ADD(uid, too_long) { KMIP_UID_MAX + 1, -1, 0, -EBADMSG };
+FIXTURE_VARIANT_ADD(uid, escape) { 40, 0, 0x1b, -EBADMSG };
+FIXTURE_VARIANT_ADD(uid, newline) { 40, 39, '\n', -EBADMSG };
+FIXTURE_VARIANT_ADD(uid, nul_inside) { 40, 7, 0, -EBADMSG };
+FIXTURE_VARIANT_ADD(uid, del) { 40, 20, 0x7f, -EBADMSG };
+FIXTURE_VARIANT_ADD(uid, utf8) { 40, 10, 0xc3, 0 };
+
+TEST_F(uid, parse)
+{
+	char text[KMIP_UID_MAX + 2], *uid = (char *)1, *at;
+	const char *why = NULL;
+	struct ttlv_buf b;
+	struct ttlv_tree t;
+
+	memset(text, 'k', variant->len);
+	text[variant->len] = '\0';
+	if (variant->bad_byte == 0xc3)	/* U+00E9, two bytes */
+		memcpy(text + variant->bad_at, "\xc3\xa9", 2);
+	else if (variant->bad_at >= 0)
+		text[variant->bad_at] = 'X';
+	ttlv_buf_init(&b);
+	ttlv_begin(&b, TAG_RESPONSE_PAYLOAD);
+	ttlv_put_enum(&b, TAG_OBJECT_TYPE, 2);
+	if (variant->len)
+		ttlv_put_text(&b, TAG_UNIQUE_IDENTIFIER, text);
+	ttlv_end(&b);
+	ASSERT_EQ(0, ttlv_buf_finish(&b));
+	if (variant->bad_at >= 0 && variant->bad_byte != 0xc3) {
+		/* the payload's header, the enum (16 bytes), the text's header */
+		at = (char *)b.data + 8 + 16 + 8 + variant->bad_at;
+		ASSERT_EQ('X', *at);
+		*at = (char)variant->bad_byte;
+	}
+	if (variant->bad_at >= 0 && variant->bad_byte == 0) {
+		/* the decoder already refuses a NUL in a Text String */
+		EXPECT_EQ(-EBADMSG, ttlv_decode(b.data, b.len, &t));
+		ttlv_buf_release(&b);
+		return;
+	}
+	ASSERT_EQ(0, ttlv_decode(b.data, b.len, &t));
+	EXPECT_EQ(variant->expect, ops_parse_uid(&t.items[0], &uid, &why));
+	if (variant->expect == 0) {
+		ASSERT_NE(NULL, uid);
+		EXPECT_EQ(0, memcmp(uid, text, variant->len + 1));
+		free(uid);
+	} else {
+		EXPECT_EQ(NULL, uid);
+		ASSERT_NE(NULL, why);
+		TH_LOG("%s", why);
 	}
 	ttlv_tree_free(&t);
 	ttlv_buf_release(&b);

@@ -355,4 +355,36 @@ TEST(token_round_trip)
 	free(json);
 }
 
+/*
+ * What the parser refuses is never written: a token the next open could not
+ * read would lock the disk out (a KMS's key id with an escape sequence).
+ */
+TEST(token_format_refuses_what_parse_refuses)
+{
+	struct vmcrypt_token a, b;
+	char *json = (char *)1;
+
+	ASSERT_EQ(0, luks_token_parse(good, strlen(good), &a));
+	b = a;
+	snprintf(b.kek_id, sizeof(b.kek_id), "k\x1b[2J");
+	EXPECT_EQ(-EINVAL, luks_token_format(&b, &json));
+	b = a;
+	b.vm_name[1] = '\t';
+	EXPECT_EQ(-EINVAL, luks_token_format(&b, &json));
+	b = a;
+	memset(b.provider, 'p', sizeof(b.provider));	/* no NUL */
+	EXPECT_EQ(-EINVAL, luks_token_format(&b, &json));
+	b = a;
+	b.kek_id[0] = '\0';
+	EXPECT_EQ(-EINVAL, luks_token_format(&b, &json));
+	b = a;
+	snprintf(b.rekeyed, sizeof(b.rekeyed), "2026\x7f");
+	EXPECT_EQ(-EINVAL, luks_token_format(&b, &json));
+	EXPECT_EQ((char *)1, json);
+	b = a;
+	snprintf(b.rekeyed, sizeof(b.rekeyed), "2026-11-24T04:20:00Z");
+	ASSERT_EQ(0, luks_token_format(&b, &json));
+	free(json);
+}
+
 TEST_HARNESS_MAIN
