@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -32,6 +33,14 @@
 #include "vmcryptd/server.h"
 
 #define VMCRYPTD_VERSION "0.1"
+/*
+ * accept() failed for want of a descriptor or memory: the connection stays
+ * in the backlog, and the listening socket is left out of poll() for this
+ * long (else poll() would spin on it) and warned about once per
+ * ACCEPT_WARN_S.
+ */
+#define ACCEPT_BACKOFF_MS 100
+#define ACCEPT_WARN_S 10
 
 /* sd_notify(3) by hand: one datagram to $NOTIFY_SOCKET, if set. */
 static void notify(const char *msg)
@@ -154,8 +163,9 @@ int main(int argc, char **argv)
 	const char *opt_config = NULL, *opt_state = NULL, *opt_socket = NULL;
 	static struct daemon dd;
 	struct daemon *d = &dd;
-	char err[512], *evpath = NULL;
-	int c, r, lock_fd = -1, listen_fd = -1, sfd = -1, ret = 1;
+	char err[512], fatal[160] = "", *evpath = NULL;
+	int c, r, lock_fd = -1, listen_fd = -1, sfd = -1, ret = 1, backoff = 0;
+	time_t accept_warned = 0;
 	size_t mods_done = 0, i;
 	sigset_t mask;
 
@@ -278,16 +288,17 @@ int main(int argc, char **argv)
 
 	while (!d->stopping) {
 		struct pollfd pfd[2] = {
-			{ .fd = listen_fd, .events = POLLIN },
+			{ .fd = backoff ? -1 : listen_fd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 		};
 
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 2, backoff ? ACCEPT_BACKOFF_MS : -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_err("poll: %s", strerror(errno));
+			snprintf(fatal, sizeof(fatal), "poll: %s", strerror(errno));
 			break;
 		}
+		backoff = 0;
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -302,13 +313,26 @@ int main(int argc, char **argv)
 		}
 		if (!d->stopping && (pfd[0].revents & POLLIN)) {
 			r = server_accept(d, listen_fd);
-			if (r < 0) {
-				log_err("accept: %s", strerror(-r));
+			if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS ||
+			    r == -ENOMEM) {
+				if (time(NULL) - accept_warned >= ACCEPT_WARN_S) {
+					accept_warned = time(NULL);
+					log_warn("accept: %s: new clients wait until others disconnect",
+						 strerror(-r));
+				}
+				backoff = 1;
+			} else if (r < 0) {
+				snprintf(fatal, sizeof(fatal), "accept: %s",
+					 strerror(-r));
 				break;
 			}
 		}
 	}
-	ret = 0;
+	/* a clean exit only on a signal: systemd restarts a failed daemon */
+	if (fatal[0])
+		log_err("%s: shutting down", fatal);
+	else
+		ret = 0;
 	notify("STOPPING=1");
 out:
 	d->stopping = 1;
@@ -319,6 +343,9 @@ out:
 	server_shutdown();
 	if (ret == 0)
 		daemon_event(d, (struct event){ .event = "daemon.stopped", .result = "ok" });
+	else if (fatal[0])
+		daemon_event(d, (struct event){ .event = "daemon.stopped",
+			     .result = "error", .detail = fatal });
 	for (i = mods_done; i > 0; i--)
 		if (daemon_modules[i - 1].fini)
 			daemon_modules[i - 1].fini(d);

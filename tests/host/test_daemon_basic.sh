@@ -3,8 +3,9 @@
 # start/ping, file modes, bad config refused with FILE:LINE, a second
 # daemon on the same socket refused, protocol version and size caps,
 # unknown ops, connection caps (global, per user, slots kept for role
-# holders), CLI exit codes and messages, --help everywhere,
-# sd_notify READY=1, SIGHUP reload, SIGTERM clean shutdown.
+# holders), out of descriptors on accept, CLI exit codes and messages,
+# --help everywhere, sd_notify READY=1, SIGHUP reload, SIGTERM clean
+# shutdown.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
@@ -365,6 +366,36 @@ if h_daemon_stop d1; then
 		tap_fail "SIGTERM: socket removed and event" "$(ls "$T/d1")"
 else
 	tap_fail "SIGTERM: exit 0" "exit status $h_rc"
+fi
+
+# --- out of file descriptors: clients wait in the backlog, the daemon lives
+if h_daemon_start d4 ""; then
+	pid=$(cat "$T/d4.dpid")
+	nfd=$(ls /proc/"$pid"/fd | wc -l)
+	cat >"$T/emfile.py" <<'PYEOF'
+import sys, time
+from vmcclient import call, connect
+path = sys.argv[1]
+held = [connect(path) for _ in range(8)]	# 2 accepted, then EMFILE
+time.sleep(1.5)
+for s in held:
+    s.close()
+r = call(connect(path))
+sys.exit(0 if r and r["ok"] else 1)
+PYEOF
+	if prlimit --pid "$pid" --nofile=$((nfd + 2)):$((nfd + 2)); then
+		tap_check "EMFILE on accept: clients wait, served once others leave" \
+			$PY "$T/emfile.py" "$T/d4/sock"
+		n=$(grep -c "accept: Too many open files: new clients wait until others disconnect" "$T/d4.log")
+		[ "$n" = 1 ] && tap_ok "EMFILE on accept: one warning, not one per attempt" ||
+			tap_fail "EMFILE on accept: one warning, not one per attempt" "$n warnings"
+		prlimit --pid "$pid" --nofile=1024:1024
+	else
+		tap_fail "prlimit on vmcryptd" "cannot lower its RLIMIT_NOFILE"
+	fi
+	h_daemon_final d4
+else
+	tap_fail "start daemon d4"
 fi
 
 # --- sd_notify: READY=1 arrives on $NOTIFY_SOCKET once the socket answers
