@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "lib/proto.h"
+#include "lib/secmem.h"
 
 const char *ctl_socket_path = "/run/vmcrypt/control";
 
@@ -125,7 +126,7 @@ int ctl_request(struct ctl_conn *c, const char *op, struct json_object *args,
 		return r;
 	}
 	r = proto_parse_response(buf, len, result, errtext);
-	free(buf);
+	proto_frame_free(buf, len);
 	return r;
 }
 
@@ -155,6 +156,22 @@ int ctl_run(const char *op, struct json_object *args,
 	if (r < 0)
 		fprintf(stderr, "vmcryptctl: %s\n", err ? err : strerror(-r));
 	free(err);
+	return r;
+}
+
+int ctl_run_wiping(const char *op, struct json_object *args,
+		   const char *field, struct json_object **result)
+{
+	struct json_object *v;
+	int r;
+
+	json_object_get(args);	/* keep it alive past ctl_run() */
+	r = ctl_run(op, args, result);
+	if (json_object_object_get_ex(args, field, &v) &&
+	    json_object_is_type(v, json_type_string))
+		secure_wipe((char *)json_object_get_string(v),
+			    (size_t)json_object_get_string_len(v));
+	json_object_put(args);
 	return r;
 }
 

@@ -53,6 +53,14 @@ int ctl_call(const char *socket_path, const char *op, struct json_object *args,
 int ctl_run(const char *op, struct json_object *args,
 	    struct json_object **result);
 
+/*
+ * ctl_run() for a request whose string member @field of @args is a secret
+ * (a passphrase): json-c's copy of it is wiped once the request is sent.
+ * @args stays the caller's.
+ */
+int ctl_run_wiping(const char *op, struct json_object *args,
+		   const char *field, struct json_object **result);
+
 /* Print @obj as pretty JSON on stdout followed by a newline. */
 void ctl_print_json(struct json_object *obj);
 

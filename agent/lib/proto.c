@@ -16,6 +16,8 @@
 
 #include <json-c/json.h>
 
+#include "lib/secmem.h"
+
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -70,9 +72,19 @@ int proto_send(int fd, struct json_object *msg, size_t max)
 		return -EMSGSIZE;
 	hdr = htonl((uint32_t)len);
 	r = write_all(fd, &hdr, sizeof(hdr));
-	if (r < 0)
-		return r;
-	return write_all(fd, s, len);
+	if (r == 0)
+		r = write_all(fd, s, len);
+	/* @msg's own buffer; json-c writes it afresh on every call */
+	secure_wipe((char *)s, len);
+	return r;
+}
+
+void proto_frame_free(char *buf, size_t len)
+{
+	if (!buf)
+		return;
+	secure_wipe(buf, len);
+	free(buf);
 }
 
 int proto_recv_frame(int fd, size_t max, char **buf, size_t *len)
@@ -97,7 +109,7 @@ int proto_recv_frame(int fd, size_t max, char **buf, size_t *len)
 		return -ENOMEM;
 	r = read_all(fd, b, n, &got);
 	if (r < 0) {
-		free(b);
+		proto_frame_free(b, got);
 		return r == -ECONNRESET ? -EBADMSG : r;
 	}
 	b[n] = '\0';

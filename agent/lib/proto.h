@@ -31,17 +31,22 @@ struct json_object;
 
 /*
  * Send @msg as one frame on @fd. 0 or -errno (-EMSGSIZE past @max).
- * Writes use MSG_NOSIGNAL; the socket's SO_SNDTIMEO bounds them.
+ * Writes use MSG_NOSIGNAL; the socket's SO_SNDTIMEO bounds them. The
+ * serialization (which may hold a passphrase) is wiped once written.
  */
 int proto_send(int fd, struct json_object *msg, size_t max);
 
 /*
  * Receive one frame of at most @max bytes from @fd into a malloc'ed,
- * NUL-terminated buffer. 0, -ECONNRESET on a clean EOF before any byte
- * (peer closed), -EMSGSIZE if the announced length exceeds @max,
- * -ETIMEDOUT/-EAGAIN from SO_RCVTIMEO, other -errno.
+ * NUL-terminated buffer, to be released with proto_frame_free(). 0,
+ * -ECONNRESET on a clean EOF before any byte (peer closed), -EMSGSIZE if
+ * the announced length exceeds @max, -ETIMEDOUT/-EAGAIN from
+ * SO_RCVTIMEO, other -errno.
  */
 int proto_recv_frame(int fd, size_t max, char **buf, size_t *len);
+
+/* Wipe and free a frame from proto_recv_frame() (NULL is fine). */
+void proto_frame_free(char *buf, size_t len);
 
 /*
  * Parse and validate a request. On success *@op points into *@req (valid

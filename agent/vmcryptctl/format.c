@@ -205,7 +205,7 @@ int format_main(int argc, char **argv)
 								  (int)pass.len));
 		secbuf_free(&pass);
 	}
-	r = ctl_run("disk.format", args, &res);
+	r = ctl_run_wiping("disk.format", args, "recovery_passphrase", &res);
 	if (r)
 		return EXIT_FAIL;
 	if (json) {

@@ -138,28 +138,12 @@ static int get_passphrase(const char *file, int confirm, struct secbuf *pass)
 	return 0;
 }
 
-/* Add the passphrase to @args; its JSON copy is wiped by call_wiping(). */
+/* Add the passphrase to @args; its JSON copy is wiped by ctl_run_wiping(). */
 static void add_pass(struct json_object *args, const struct secbuf *pass)
 {
 	json_object_object_add(args, "passphrase",
 			       json_object_new_string_len((const char *)pass->data,
 							  (int)pass->len));
-}
-
-/* ctl_run() that wipes the passphrase in @args afterwards. */
-static int call_wiping(const char *op, struct json_object *args,
-		       struct json_object **res)
-{
-	struct json_object *v;
-	int r;
-
-	json_object_get(args);	/* keep it alive past ctl_run() */
-	r = ctl_run(op, args, res);
-	if (json_object_object_get_ex(args, "passphrase", &v))
-		secure_wipe((char *)json_object_get_string(v),
-			    (size_t)json_object_get_string_len(v));
-	json_object_put(args);
-	return r;
 }
 
 int provider_backup(int argc, char **argv)
@@ -211,7 +195,7 @@ int provider_backup(int argc, char **argv)
 	args = json_object_new_object();
 	json_object_object_add(args, "name", json_object_new_string(name));
 	add_pass(args, &pass);
-	if (call_wiping("provider.backup", args, &res) < 0)
+	if (ctl_run_wiping("provider.backup", args, "passphrase", &res) < 0)
 		goto out;
 	b64 = jget(res, "pkcs12");
 	n = strlen(b64);
@@ -244,7 +228,7 @@ int provider_backup(int argc, char **argv)
 	json_object_object_add(args, "name", json_object_new_string(name));
 	json_object_object_add(args, "pkcs12", json_object_new_string(b64back));
 	add_pass(args, &pass);
-	if (call_wiping("provider.backup-verify", args, &res) < 0) {
+	if (ctl_run_wiping("provider.backup-verify", args, "passphrase", &res) < 0) {
 		fprintf(stderr, "vmcryptctl: %s was written but could not be verified\n", out);
 		goto out;
 	}
@@ -321,7 +305,7 @@ int provider_restore(int argc, char **argv)
 		json_object_object_add(args, "name", json_object_new_string(name));
 	json_object_object_add(args, "allow_no_tpm", json_object_new_boolean(allow));
 	add_pass(args, &pass);
-	if (call_wiping("provider.restore", args, &res) < 0)
+	if (ctl_run_wiping("provider.restore", args, "passphrase", &res) < 0)
 		goto out;
 	if (json) {
 		ctl_print_json(res);

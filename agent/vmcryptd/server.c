@@ -291,7 +291,7 @@ static void *conn_thread(void *arg)
 				resp = handle(d, &rq, op, args);
 			}
 		}
-		free(buf);
+		proto_frame_free(buf, len);
 		if (!resp) {
 			json_object_put(req);
 			break;
