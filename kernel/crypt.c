@@ -98,6 +98,12 @@ int vmc_crypt_init(struct vmc_dev *vc, const char *driver, char **err)
 		return PTR_ERR(tfm);
 	}
 	vc->tfm = tfm;
+	/*
+	 * XTS with both halves of the key equal is weak (IEEE 1619 requires
+	 * them to differ); FIPS mode refuses it anyway. The XTS drivers check
+	 * this flag in their setkey.
+	 */
+	crypto_skcipher_set_flags(tfm, CRYPTO_TFM_REQ_FORBID_WEAK_KEYS);
 	if (strcmp(crypto_tfm_alg_name(crypto_skcipher_tfm(tfm)), "xts(aes)")) {
 		*err = "Crypto driver does not implement xts(aes)";
 		return -EINVAL;
@@ -391,14 +397,16 @@ static void vmc_crypt_done(struct vmc_io *io, bool in_callback)
 	vmc_finish(io, write);
 }
 
+/* A data unit straddles two bvecs: the bio is not ours to convert. */
+static void vmc_unit_straddles(struct vmc_io *io)
+{
+	DMERR_LIMIT("%s: data unit not aligned to the sector size",
+		    vmc_dev_name(io->vc));
+	WRITE_ONCE(io->status, BLK_STS_IOERR);
+}
+
 static void vmc_crypt_failed(struct vmc_io *io, int r)
 {
-	if (r == -EIO) {
-		DMERR_LIMIT("%s: data unit not aligned to the sector size",
-			    vmc_dev_name(io->vc));
-		WRITE_ONCE(io->status, BLK_STS_IOERR);
-		return;
-	}
 	/* parts on other CPUs may fail at the same time: same values */
 	DMERR_LIMIT("%s: crypto error %d", vmc_dev_name(io->vc), r);
 	WRITE_ONCE(io->status, BLK_STS_IOERR);
@@ -407,9 +415,9 @@ static void vmc_crypt_failed(struct vmc_io *io, int r)
 
 /*
  * Point the request at the data unit at part->in (and, for writes, the
- * bounce bvec at part->out). -EIO when a data unit straddles a bvec.
+ * bounce bvec at part->out). False when a data unit straddles a bvec.
  */
-static int vmc_prep(struct vmc_part *part)
+static bool vmc_prep(struct vmc_part *part)
 {
 	struct vmc_io *io = part->io;
 	struct vmc_areq *areq = &part->areq;
@@ -421,7 +429,7 @@ static int vmc_prep(struct vmc_part *part)
 		  part->sector;
 
 	if (unlikely(bv_in.bv_len < ss))
-		return -EIO;
+		return false;
 	sg_init_table(&areq->sg_in, 1);
 	sg_set_page(&areq->sg_in, bv_in.bv_page, ss, bv_in.bv_offset);
 	if (io->clone) {
@@ -434,7 +442,7 @@ static int vmc_prep(struct vmc_part *part)
 	skcipher_request_set_crypt(&areq->req, &areq->sg_in,
 				   io->clone ? &areq->sg_out : &areq->sg_in, ss,
 				   areq->iv);
-	return 0;
+	return true;
 }
 
 static void vmc_advance(struct vmc_part *part)
@@ -525,23 +533,26 @@ static void vmc_convert(struct vmc_part *part, bool in_callback)
 
 	do {
 		while (part->in.bi_size) {
-			r = vmc_prep(part);
-			if (!r)
-				r = io->clone ?
-				    crypto_skcipher_encrypt(&areq->req) :
-				    crypto_skcipher_decrypt(&areq->req);
+			if (unlikely(!vmc_prep(part))) {
+				vmc_unit_straddles(io);
+				goto fail;
+			}
+			r = io->clone ? crypto_skcipher_encrypt(&areq->req) :
+					crypto_skcipher_decrypt(&areq->req);
 			if (r == -EINPROGRESS || r == -EBUSY)
 				return;	/* vmc_convert_done() goes on */
 			if (unlikely(r)) {
 				vmc_crypt_failed(io, r);
-				/* the bio fails: leave the other chunks */
-				atomic_set(&io->next_chunk, io->nr_chunks);
-				goto done;
+				goto fail;
 			}
 			vmc_advance(part);
 		}
 	} while (vmc_next_chunk(part));
-done:
+	vmc_part_done(part, in_callback);
+	return;
+fail:
+	/* the bio fails: leave the other chunks */
+	atomic_set(&io->next_chunk, io->nr_chunks);
 	vmc_part_done(part, in_callback);
 }
 

@@ -391,6 +391,7 @@ static void vmc_status(struct dm_target *ti, status_type_t type,
 /* "key set :<size>:logon:<desc>": only while suspended. */
 static int vmc_msg_key_set(struct vmc_dev *vc, const char *ref)
 {
+	bool was_set, lost;
 	const char *desc;
 	char *err = NULL;
 	unsigned int size;
@@ -419,10 +420,15 @@ static int vmc_msg_key_set(struct vmc_dev *vc, const char *ref)
 		r = -EINVAL;
 		goto out;
 	}
+	was_set = vc->key_state == VMCRYPT_KEY_SET;
 	r = vmc_key_load(vc, new_desc, size, &err);
 	if (r) {
+		/* a key the cipher refused took the old one with it */
+		lost = was_set && vc->key_state != VMCRYPT_KEY_SET;
 		mutex_unlock(&vc->lock);
 		kfree(new_desc);
+		if (lost)
+			vmc_genl_event(vc, VMCRYPT_EVENT_KEY_WIPED, 0);
 		goto out;
 	}
 	kfree(vc->key_desc);

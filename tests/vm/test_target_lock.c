@@ -4,7 +4,8 @@
  * dm-vmcrypt: "key wipe" / "key set" only while suspended, resume refused
  * without a key, I/O submitted to a suspended wiped device held and then
  * completed with the right data after "key set" + resume; a wrong key
- * really changes what is read; bad "key set" arguments change nothing.
+ * really changes what is read; bad "key set" arguments change nothing; a
+ * weak XTS key (equal halves) is refused.
  * Also discards (only with allow_discards) and the status counters.
  */
 #include <signal.h>
@@ -179,6 +180,47 @@ TEST_F(lock, other_key_reads_other_data)
 	ASSERT_EQ(0, vmc_dm_resume(DNAME));
 	ASSERT_EQ(0, vmc_pio(DEV, 0, self->buf, IOLEN, 0));
 	EXPECT_EQ(0, memcmp(self->buf, self->data, IOLEN));
+}
+
+/*
+ * An XTS key whose halves are equal is refused: by the constructor, and by
+ * "key set", which then leaves the device wiped (the transform's state
+ * after a refused setkey is undefined), not running on the old key.
+ */
+TEST_F(lock, weak_key_refused)
+{
+	unsigned char weak[64];
+	char desc[64], table[256];
+	int kmsg = vmc_kmsg_open();
+	key_serial_t kw;
+
+	ASSERT_EQ(0, vmc_fill_random(weak, 32));
+	memcpy(weak + 32, weak, 32);
+	snprintf(desc, sizeof(desc), "%s:weak", self->prefix);
+	kw = vmc_add_key("logon", desc, weak, sizeof(weak));
+	ASSERT_GT(kw, 0);
+
+	snprintf(table, sizeof(table),
+		 "0 8192 vmcrypt aes-xts-plain64 :64:logon:%s 0 /dev/ram0 8192 1 sector_size:4096",
+		 desc);
+	EXPECT_NE(0, vmc_dm_create(DNAME "_weak", table));
+	EXPECT_EQ(1, vmc_kmsg_find(kmsg, "Cipher refused the key"));
+	vmc_dm_remove(DNAME "_weak");
+
+	ASSERT_EQ(0, vmc_dm_suspend(DNAME));
+	EXPECT_NE(0, vmc_dm_messagef(DNAME, "key set :64:logon:%s", desc));
+	EXPECT_EQ(1, vmc_kmsg_find(kmsg, "Cipher refused the key"));
+	EXPECT_STREQ("wiped", key_state(self));
+	EXPECT_NE(0, vmc_dm_resume(DNAME));
+
+	/* the right key brings the data back */
+	ASSERT_EQ(0, vmc_dm_messagef(DNAME, "key set :64:logon:%s",
+			    self->desc));
+	ASSERT_EQ(0, vmc_dm_resume(DNAME));
+	ASSERT_EQ(0, vmc_pio(DEV, 0, self->buf, IOLEN, 0));
+	EXPECT_EQ(0, memcmp(self->buf, self->data, IOLEN));
+	keyctl_invalidate(kw);
+	close(kmsg);
 }
 
 /* Key bytes never appear in the table or status output. */
