@@ -494,7 +494,7 @@ static void vmc_resume(struct dm_target *ti)
 	mutex_lock(&vc->lock);
 	vc->suspended = false;
 	if (vc->key_state != VMCRYPT_KEY_SET)
-		DMERR("%s: key wiped during resume: I/O fails until \"key set\"",
+		DMERR("%s: key wiped during resume: I/O fails until suspend, \"key set\", resume",
 		      vmc_dev_name(vc));
 	mutex_unlock(&vc->lock);
 }
