@@ -116,6 +116,7 @@ int eventlog_append(struct eventlog *el, const struct event *ev)
 	const char *s;
 	char *line;
 	size_t len, off = 0;
+	off_t start;
 	int r;
 
 	if (!el)
@@ -137,6 +138,7 @@ int eventlog_append(struct eventlog *el, const struct event *ev)
 	json_object_put(o);
 
 	pthread_mutex_lock(&el->lock);
+	start = lseek(el->fd, 0, SEEK_END);
 	while (off < len) {
 		ssize_t n = write(el->fd, line + off, len - off);
 
@@ -148,6 +150,12 @@ int eventlog_append(struct eventlog *el, const struct event *ev)
 		}
 		off += (size_t)n;
 	}
+	/*
+	 * A record cut short (disk full, file size limit) is taken back: the
+	 * next one would otherwise continue its line, and both be lost.
+	 */
+	if (r < 0 && off > 0 && start >= 0 && ftruncate(el->fd, start) < 0)
+		r = -errno;
 	if (r == 0 && fsync(el->fd) < 0)
 		r = -errno;
 	pthread_mutex_unlock(&el->lock);

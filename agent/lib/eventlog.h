@@ -53,7 +53,8 @@ void eventlog_close(struct eventlog *el);
 
 /*
  * Append @ev as one JSON line and fsync it. Thread-safe. 0 or -errno
- * (-EINVAL when event or result is missing).
+ * (-EINVAL when event or result is missing); a line that could not be
+ * written whole is removed again.
  */
 int eventlog_append(struct eventlog *el, const struct event *ev);
 

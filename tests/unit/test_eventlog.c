@@ -2,14 +2,17 @@
 /*
  * test_eventlog.c - the audit log (lib/eventlog.c): record fields, one
  * JSON object per line, file mode 0600, RFC 3339 time parsing, reading
- * back with --since filtering and skipping of damaged lines, and appends
- * from several threads never interleaving inside a line.
+ * back with --since filtering and skipping of damaged lines, appends
+ * from several threads never interleaving inside a line, and a record cut
+ * short taken back.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -137,6 +140,46 @@ TEST_F(log, one_record_per_line)
 	}
 	fclose(f);
 	EXPECT_EQ(2, n);
+}
+
+/*
+ * A record that cannot be written whole (here: the file size limit, as a
+ * full disk would) is taken back: the next record starts its own line.
+ */
+TEST_F(log, short_write_taken_back)
+{
+	struct rlimit old, lim;
+	struct collected c = { .n = 0 };
+	struct eventlog *el;
+	struct stat st;
+	off_t before;
+	size_t bad = 99;
+
+	ASSERT_EQ(0, eventlog_open(self->path, &el));
+	ASSERT_EQ(0, eventlog_append(el, &(struct event){ .event = "first",
+		  .result = "ok" }));
+	ASSERT_EQ(0, stat(self->path, &st));
+	before = st.st_size;
+	ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &old));
+	ASSERT_NE(SIG_ERR, signal(SIGXFSZ, SIG_IGN));
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 20;	/* room for 20 bytes */
+	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &lim));
+	EXPECT_EQ(-EFBIG, eventlog_append(el, &(struct event){ .event = "cut",
+		  .result = "ok", .detail = "longer than twenty bytes" }));
+	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &old));
+	signal(SIGXFSZ, SIG_DFL);
+	ASSERT_EQ(0, stat(self->path, &st));
+	EXPECT_EQ(before, st.st_size);	/* the 20 bytes written are gone */
+	ASSERT_EQ(0, eventlog_append(el, &(struct event){ .event = "after",
+		  .result = "ok" }));
+	eventlog_close(el);
+	ASSERT_EQ(0, eventlog_read(self->path, NULL, collect, &c, &bad));
+	EXPECT_EQ(0u, bad);
+	ASSERT_EQ(2, c.n);
+	EXPECT_STREQ("first", field(c.recs[0], "event"));
+	EXPECT_STREQ("after", field(c.recs[1], "event"));
+	collected_free(&c);
 }
 
 TEST_F(log, since_and_damaged_lines)
