@@ -215,6 +215,10 @@ int vmc_key_parse(const char *ref, unsigned int *size, const char **desc,
 		*err = "Empty key description";
 		return -EINVAL;
 	}
+	if (strlen(d) > VMCRYPT_KEY_DESC_MAX) {
+		*err = "Key description longer than 1024 bytes";
+		return -EINVAL;
+	}
 	*desc = d;
 	return 0;
 }

@@ -3,8 +3,9 @@
  * test_target_tables.c - dm-vmcrypt refuses malformed tables, each with its
  * own ti->error text (checked in the kernel log, "device-mapper: table:
  * <dev>: vmcrypt: <error>"), leaves no device behind, and stays usable.
- * Also: a valid table is re-emitted exactly by `dmsetup table`, without
- * key bytes, and the INFO status has the documented fields.
+ * Also: the key description length limit; a valid table is re-emitted
+ * exactly by `dmsetup table`, without key bytes, and the INFO status has
+ * the documented fields.
  *
  * In a table, "@" stands for this test's key prefix: @:k64 and @:k32 are
  * logon keys of 64 and 32 bytes, @:u64 a user key, @:rev a revoked logon
@@ -12,6 +13,7 @@
  */
 #include "kselftest_harness.h"
 #include "test_target.h"
+#include <uapi/linux/vmcrypt.h>
 
 #define DNAME "vmct_tables"
 
@@ -172,6 +174,39 @@ TEST_F(bad_table, refused)
 	close(kmsg);
 	/* a failed create leaves nothing behind */
 	EXPECT_FALSE(vmc_dm_exists(DNAME));
+}
+
+/*
+ * A key description of up to VMCRYPT_KEY_DESC_MAX bytes is taken, a longer
+ * one refused (so that a device's netlink attributes always fit a message).
+ */
+TEST(key_description_length)
+{
+	char desc[VMCRYPT_KEY_DESC_MAX + 2], table[VMCRYPT_KEY_DESC_MAX + 256];
+	int kmsg = vmc_kmsg_open();
+	key_serial_t k;
+	size_t n;
+
+	ASSERT_EQ(0, vmc_load_module());
+	ASSERT_EQ(0, vmc_brd(16));
+	n = (size_t)snprintf(desc, sizeof(desc), "vmct%d:", getpid());
+	memset(desc + n, 'd', VMCRYPT_KEY_DESC_MAX - n);
+	desc[VMCRYPT_KEY_DESC_MAX] = '\0';
+	k = vmc_add_key("logon", desc, NULL, 64);
+	ASSERT_GT(k, 0);
+	snprintf(table, sizeof(table), "0 8192 vmcrypt " C " :64:logon:%s 0 " D " 0",
+		 desc);
+	EXPECT_EQ(0, vmc_dm_create(DNAME, table));
+	vmc_dm_remove(DNAME);
+
+	strcat(desc, "d");	/* one byte too many */
+	snprintf(table, sizeof(table), "0 8192 vmcrypt " C " :64:logon:%s 0 " D " 0",
+		 desc);
+	EXPECT_NE(0, vmc_dm_create(DNAME, table));
+	EXPECT_EQ(1, vmc_kmsg_find(kmsg, "vmcrypt: Key description longer than 1024 bytes"));
+	EXPECT_FALSE(vmc_dm_exists(DNAME));
+	keyctl_invalidate(k);
+	close(kmsg);
 }
 
 FIXTURE(good_table) {

@@ -65,6 +65,12 @@
 #define VMCRYPT_GENL_VERSION	1
 #define VMCRYPT_MCGRP_EVENTS	"events"
 
+/*
+ * The longest logon key description a table may name (the keyring allows
+ * 4095): every device's attributes then fit one NLMSG_GOODSIZE message.
+ */
+#define VMCRYPT_KEY_DESC_MAX	1024
+
 enum vmcrypt_cmd {
 	VMCRYPT_CMD_UNSPEC,
 	VMCRYPT_CMD_GET_FEATURES,
