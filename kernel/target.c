@@ -388,6 +388,21 @@ static void vmc_status(struct dm_target *ti, status_type_t type,
 	mutex_unlock(&vc->lock);
 }
 
+/*
+ * Take vc->lock for a key message, which is accepted only while the target
+ * is suspended (vc->suspended, not dm_suspended(): see struct vmc_dev).
+ */
+static bool vmc_lock_suspended(struct vmc_dev *vc)
+{
+	mutex_lock(&vc->lock);
+	if (vc->suspended)
+		return true;
+	mutex_unlock(&vc->lock);
+	DMWARN("%s: key messages are accepted only while suspended",
+	       vmc_dev_name(vc));
+	return false;
+}
+
 /* "key set :<size>:logon:<desc>": only while suspended. */
 static int vmc_msg_key_set(struct vmc_dev *vc, const char *ref)
 {
@@ -412,13 +427,9 @@ static int vmc_msg_key_set(struct vmc_dev *vc, const char *ref)
 		r = -ENOMEM;
 		goto out;
 	}
-	mutex_lock(&vc->lock);
-	if (!vc->suspended) {
-		mutex_unlock(&vc->lock);
+	if (!vmc_lock_suspended(vc)) {
 		kfree(new_desc);
-		err = "key messages are accepted only while suspended";
-		r = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	was_set = vc->key_state == VMCRYPT_KEY_SET;
 	r = vmc_key_load(vc, new_desc, size, &err);
@@ -458,13 +469,8 @@ static int vmc_message(struct dm_target *ti, unsigned int argc, char **argv,
 	if (argc == 3)
 		return vmc_msg_key_set(vc, argv[2]);
 
-	mutex_lock(&vc->lock);
-	if (!vc->suspended) {
-		mutex_unlock(&vc->lock);
-		DMWARN("%s: key messages are accepted only while suspended",
-		       vmc_dev_name(vc));
+	if (!vmc_lock_suspended(vc))
 		return -EINVAL;
-	}
 	r = vmc_key_wipe(vc);
 	mutex_unlock(&vc->lock);
 	if (r)
