@@ -67,6 +67,7 @@
 #ifndef VMCRYPT_KMIP_H
 #define VMCRYPT_KMIP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -205,6 +206,9 @@ int kmip_query(struct kmip_conn *c, struct kmip_query_info *out,
  * it): KMIP sets no limit, and a longer one is refused as malformed.
  */
 #define KMIP_UID_MAX 255
+
+/* No byte of @s[0..n) is a control character (below 0x20, or 0x7f). */
+bool kmip_text_clean(const void *s, size_t n);
 
 /*
  * Create an AES-256 symmetric key named @name (NULL: no Name) with

@@ -155,11 +155,21 @@ int ops_put_attr_op(struct ttlv_buf *b, const struct ops_attr_args *a)
 	return ops_put_attribute(b, a->a, a->with_index);
 }
 
+bool kmip_text_clean(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
 int ops_parse_uid(const struct ttlv_item *payload, char **uid,
 		  const char **why)
 {
 	const struct ttlv_item *it = ttlv_child(payload, TAG_UNIQUE_IDENTIFIER);
-	uint32_t i;
 
 	*uid = NULL;
 	if (!it || it->type != TTLV_TEXT_STRING || it->len == 0) {
@@ -170,11 +180,10 @@ int ops_parse_uid(const struct ttlv_item *payload, char **uid,
 		*why = "the Unique Identifier in the response is longer than 255 bytes";
 		return -EBADMSG;
 	}
-	for (i = 0; i < it->len; i++)
-		if (it->val[i] < 0x20 || it->val[i] == 0x7f) {
-			*why = "the Unique Identifier in the response has a control character";
-			return -EBADMSG;
-		}
+	if (!kmip_text_clean(it->val, it->len)) {
+		*why = "the Unique Identifier in the response has a control character";
+		return -EBADMSG;
+	}
 	return ttlv_get_text(it, uid);
 }
 

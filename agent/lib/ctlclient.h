@@ -56,7 +56,7 @@ int ctl_run(const char *op, struct json_object *args,
 /*
  * ctl_run() for a request whose string member @field of @args is a secret
  * (a passphrase): json-c's copy of it is wiped once the request is sent.
- * @args stays the caller's.
+ * Takes ownership of @args, as ctl_run() does.
  */
 int ctl_run_wiping(const char *op, struct json_object *args,
 		   const char *field, struct json_object **result);

@@ -24,16 +24,13 @@
  * Key ids are the provider's text (KMIP Unique Identifier): 1-KMIP_UID_MAX
  * bytes without control characters, which would otherwise reach the event
  * log and the terminals of those who read it (the same rule as for the ids
- * servers send, kmip/ops.c).
+ * servers send: kmip_text_clean()).
  */
 static int validate_key_id(struct request *rq, const char *id)
 {
-	size_t i, n = strlen(id);
+	size_t n = strlen(id);
 
-	for (i = 0; i < n; i++)
-		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
-			break;
-	if (n == 0 || n > KMIP_UID_MAX || i < n) {
+	if (n == 0 || n > KMIP_UID_MAX || !kmip_text_clean(id, n)) {
 		request_error(rq, "invalid key id: use 1-%d printable characters",
 			      KMIP_UID_MAX);
 		return -EINVAL;

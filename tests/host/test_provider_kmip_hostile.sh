@@ -5,7 +5,8 @@
 # escape sequence, which a LUKS token could not hold, and an AES-128 key.
 # key create (and so disk format, which creates its KEK the same way)
 # fails with a message naming the fault, binds nothing to the VM, echoes
-# no control character, and does not send the Create again.
+# no control character, and does not send the Create again. Key ids from
+# clients follow the same rule.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
@@ -69,6 +70,14 @@ if hostile create-short-key; then
 else
 	tap_fail "hostile server create-short-key"
 fi
+
+# the same rule for the key ids clients send
+h_expect_fail "client key id with a tab refused" \
+	"invalid key id: use 1-255 printable characters" \
+	h_ctl d key show "$(printf 'a\tb')" --provider create-short-key
+h_expect_fail "client key id of 256 bytes refused" \
+	"invalid key id: use 1-255 printable characters" \
+	h_ctl d key show "$(printf '%0256d' 0)" --provider create-short-key
 
 h_daemon_final d
 tap_done
