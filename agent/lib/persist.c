@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -602,10 +603,13 @@ out:
 	return r;
 }
 
-int persist_disable(const char *state_dir)
+int persist_disable(const char *state_dir, char *left, size_t leftlen)
 {
 	char final[PATH_MAX], tmp[PATH_MAX];
 	int r;
+
+	if (leftlen)
+		left[0] = '\0';
 
 	r = join(final, sizeof(final), state_dir, PERSIST_DIR);
 	if (r < 0)
@@ -620,12 +624,66 @@ int persist_disable(const char *state_dir)
 	if (rename(final, tmp) < 0)
 		return -errno;
 	r = atomicfile_sync_dir(final);
-	if (r < 0)
+	if (!r)
+		r = remove_dir(tmp);
+	if (r < 0) {
+		/* Off already; persist_sweep() finishes the wipe later. */
+		snprintf(left, leftlen, "%s", tmp);
 		return r;
-	r = remove_dir(tmp);
-	if (r < 0)
-		return r;
+	}
 	return atomicfile_sync_dir(final);
+}
+
+/* Leftovers of an interrupted enable or disable: ".persist.new-*", ".persist.disabling-*". */
+static bool is_leftover(const char *name)
+{
+	static const char *const prefixes[] = {
+		"." PERSIST_DIR ".new-", "." PERSIST_DIR ".disabling-",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+int persist_sweep(const char *state_dir, unsigned int *wiped, char *left,
+		  size_t leftlen)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int r = 0, rr;
+	DIR *d;
+
+	*wiped = 0;
+	if (leftlen)
+		left[0] = '\0';
+	d = opendir(state_dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!is_leftover(de->d_name))
+			continue;
+		rr = join(path, sizeof(path), state_dir, de->d_name);
+		if (!rr)
+			rr = remove_dir(path);
+		if (!rr) {
+			(*wiped)++;
+		} else if (!r) {
+			r = rr;
+			snprintf(left, leftlen, "%s", path);
+		}
+	}
+	closedir(d);
+	if (*wiped) {
+		rr = join(path, sizeof(path), state_dir, PERSIST_DIR);
+		if (!rr)
+			rr = atomicfile_sync_dir(path);
+		if (rr < 0 && !r)
+			r = rr;
+	}
+	return r;
 }
 
 int persist_set_aside(const char *state_dir, const char *suffix, char *out,
@@ -802,6 +860,27 @@ int persist_forget_provider(struct persist *p, const char *provider)
 		if (!strcmp(p->e[i].provider, provider))
 			drop(p, i);
 	if (p->n != before)
+		r = sync_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int persist_retain_providers(struct persist *p, const char *const *names,
+			     size_t n, size_t *dropped)
+{
+	size_t i, j, before;
+	int r = 0;
+
+	pthread_mutex_lock(&p->lock);
+	before = p->n;
+	for (i = p->n; i-- > 0;) {
+		for (j = 0; j < n && strcmp(p->e[i].provider, names[j]); j++)
+			;
+		if (j == n)
+			drop(p, i);
+	}
+	*dropped = before - p->n;
+	if (*dropped)
 		r = sync_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	return r;

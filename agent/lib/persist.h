@@ -69,8 +69,22 @@ struct persist_entry_info {
 int persist_enable(const char *state_dir, const char *tcti, uint32_t pcr_mask,
 		   char *err, size_t errlen);
 
-/* Disable: shred the cache and sealed blob, remove the dir. -ENOENT if off. */
-int persist_disable(const char *state_dir);
+/*
+ * Disable: rename the directory away (persistence is off from then on),
+ * then shred the cache and sealed blob and remove it. -ENOENT if off. When
+ * the rename worked but the wipe did not, the directory left behind is
+ * named in @left (else @left is ""); persist_sweep() finishes it.
+ */
+int persist_disable(const char *state_dir, char *left, size_t leftlen);
+
+/*
+ * Shred what an interrupted persist_enable() or persist_disable() left in
+ * @state_dir (".persist.new-*", ".persist.disabling-*"), e.g. after a crash.
+ * Count of directories wiped in *@wiped; on failure the first directory
+ * that could not be removed is named in @left. 0 or -errno.
+ */
+int persist_sweep(const char *state_dir, unsigned int *wiped, char *left,
+		  size_t leftlen);
 
 /* Is persistence enabled (the directory exists)? 1, 0, or -errno. */
 int persist_enabled(const char *state_dir);
@@ -107,6 +121,13 @@ int persist_put(struct persist *p, const char *provider, const char *kek_id,
 		const struct secbuf *kek);
 /* Remove every entry of @provider; rewrites the file if any. */
 int persist_forget_provider(struct persist *p, const char *provider);
+/*
+ * Remove every entry whose provider is not one of the @n @names (the
+ * providers that still exist); the count goes to *@dropped. Rewrites the
+ * file if any. 0 or -errno.
+ */
+int persist_retain_providers(struct persist *p, const char *const *names,
+			     size_t n, size_t *dropped);
 /* Call @cb for each entry (no key bytes); stops on a negative return. */
 int persist_foreach(struct persist *p,
 		    int (*cb)(const struct persist_entry_info *e, void *ctx),

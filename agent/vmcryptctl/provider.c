@@ -296,8 +296,10 @@ static int provider_set_default(int argc, char **argv)
 static int provider_remove(int argc, char **argv)
 {
 	static const char usage[] = "Usage: vmcryptctl provider remove NAME\n\n"
-		"Remove a provider from vmcryptd (keys on the KMS are not touched).\n"
-		"If it was the default, the next provider becomes the default.\n";
+		"Remove a provider from vmcryptd (keys on the KMS are not touched);\n"
+		"its KEKs in the persisted cache and a native provider's key files\n"
+		"are erased. If it was the default, the next provider becomes the\n"
+		"default. Exit 1 when something could not be erased (named).\n";
 	struct json_object *res;
 	int json, r = name_arg_call(argc, argv, "provider.remove", usage, &res, &json);
 

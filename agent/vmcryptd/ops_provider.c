@@ -206,9 +206,9 @@ int op_provider_remove(struct daemon *d, struct request *rq,
 {
 	struct persist_hook *h;
 	struct provider *p;
-	char *newdef = NULL;
+	char *newdef = NULL, left[512] = "";
 	const char *name;
-	int r;
+	int r, n = 0;
 
 	r = args_string(rq, args, "name", true, &name);
 	if (r < 0)
@@ -218,12 +218,31 @@ int op_provider_remove(struct daemon *d, struct request *rq,
 		return r;
 	keys_forget_provider(d, p->name);
 	h = daemon_get_persist(d);
-	if (h && h->forget_provider)
-		(void)h->forget_provider(d, p->name);
-	if (p->ops->remove)
-		(void)p->ops->remove(p, d);
+	if (h && h->forget_provider) {
+		r = h->forget_provider(d, p->name);
+		if (r < 0)
+			n += snprintf(left + n, sizeof(left) - n, "its KEKs could not "
+				      "be erased from the persisted key cache (%s; "
+				      "vmcryptd erases them when it next loads the "
+				      "cache)", strerror(-r));
+	}
+	if (p->ops->remove) {
+		r = p->ops->remove(p, d);
+		if (r < 0 && n < (int)sizeof(left))
+			snprintf(left + n, sizeof(left) - n, "%sits key files could "
+				 "not be removed (%s; the vmcryptd log names them)",
+				 n ? "; and " : "", strerror(-r));
+	}
+	if (left[0]) {
+		/* Removed from the registry all the same: report what is left. */
+		request_error(rq, "provider '%s' was removed, but %s", name, left);
+		r = -EIO;
+	} else {
+		r = 0;
+	}
 	request_event(d, rq, (struct event){ .event = "provider.removed",
-		      .provider = name, .result = "ok" });
+		      .provider = name, .result = r ? "error" : "ok",
+		      .error = r ? rq->error : NULL });
 	if (newdef)
 		request_event(d, rq, (struct event){ .event = "provider.default",
 			      .provider = newdef, .result = "ok",
@@ -233,5 +252,5 @@ int op_provider_remove(struct daemon *d, struct request *rq,
 			       json_object_new_string(newdef) : NULL);
 	free(newdef);
 	provider_put(p);
-	return 0;
+	return r;
 }

@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "lib/persist.h"
 #include "lib/tpm.h"
 #include "vmcryptd/ops.h"
+#include "vmcryptd/provider.h"
 
 enum pstate {
 	PS_OFF,		/* not enabled */
@@ -60,6 +62,47 @@ static time_t mono(void)
 }
 
 /*
+ * Drop cached KEKs of providers that no longer exist: provider.remove
+ * could not erase them while the cache was unavailable or unwritable.
+ * Called with st.rw held for writing, so no KEK is stored meanwhile.
+ */
+static void prune_removed_providers(struct daemon *d, const struct request *rq)
+{
+	struct json_object *names = NULL;
+	const char **v = NULL;
+	char *def = NULL, detail[96];
+	size_t i, n, dropped = 0;
+	int r;
+
+	r = provider_list_names(d, &names, &def);
+	if (r == 0) {
+		n = json_object_array_length(names);
+		v = calloc(n ? n : 1, sizeof(*v));
+		if (!v)
+			r = -ENOMEM;
+		for (i = 0; v && i < n; i++)
+			v[i] = json_object_get_string(json_object_array_get_idx(names, i));
+	}
+	if (r == 0)
+		r = persist_retain_providers(st.p, v, n, &dropped);
+	free(v);
+	free(def);
+	json_object_put(names);
+	if (r < 0) {
+		log_warn("persistence: cannot erase the cached KEKs of removed "
+			 "providers: %s", strerror(-r));
+		return;
+	}
+	if (!dropped)
+		return;
+	snprintf(detail, sizeof(detail), "%zu cached KEK(s) of removed providers erased",
+		 dropped);
+	log_info("persistence: %s", detail);
+	request_event(d, rq, (struct event){ .event = "persist.pruned",
+		      .result = "ok", .detail = detail });
+}
+
+/*
  * Open the cache; decide what a failure means. Called with st.rw held for
  * writing. Returns 0 (active, or off after setting a bad cache aside) or
  * the -errno of a transient failure (state unavailable).
@@ -83,6 +126,7 @@ static int load_locked(struct daemon *d, const struct request *rq)
 	if (r == 0) {
 		st.state = PS_ACTIVE;
 		st.err[0] = '\0';
+		prune_removed_providers(d, rq);
 		snprintf(detail, sizeof(detail), "%zu key(s) unsealed in %ld ms",
 			 persist_count(st.p),
 			 (long)((t1.tv_sec - t0.tv_sec) * 1000 +
@@ -196,11 +240,32 @@ static struct persist_hook hook = {
 	.forget_provider = hook_forget,
 };
 
+/* Finish wiping what an interrupted enable or disable left behind. */
+static void sweep(struct daemon *d)
+{
+	char left[PATH_MAX], detail[64];
+	unsigned int wiped;
+	int r;
+
+	r = persist_sweep(d->state_dir, &wiped, left, sizeof(left));
+	if (wiped) {
+		snprintf(detail, sizeof(detail), "%u interrupted enable/disable", wiped);
+		log_info("persistence: wiped what %s left behind", detail);
+		daemon_event(d, (struct event){ .event = "persist.swept",
+			     .result = "ok", .detail = detail });
+	}
+	if (r < 0)
+		log_err("persistence: cannot wipe %s, left by an interrupted "
+			"enable or disable: %s; remove it by hand", left,
+			strerror(-r));
+}
+
 int persistence_init(struct daemon *d)
 {
 	int r;
 
 	st.d = d;
+	sweep(d);
 	r = persist_enabled(d->state_dir);
 	if (r < 0) {
 		log_err("persistence: %s/%s: %s", d->state_dir, PERSIST_DIR,
@@ -277,6 +342,7 @@ int op_persistence_enable(struct daemon *d, struct request *rq,
 int op_persistence_disable(struct daemon *d, struct request *rq,
 			   struct json_object *args, struct json_object *result)
 {
+	char left[PATH_MAX];
 	int r;
 
 	daemon_set_persist(d, NULL);
@@ -285,11 +351,15 @@ int op_persistence_disable(struct daemon *d, struct request *rq,
 	st.p = NULL;
 	st.state = PS_OFF;
 	st.err[0] = '\0';
-	r = persist_disable(d->state_dir);
+	r = persist_disable(d->state_dir, left, sizeof(left));
 	pthread_rwlock_unlock(&st.rw);
 	if (r < 0) {
 		if (r == -ENOENT)
 			request_error(rq, "persistence is not enabled");
+		else if (left[0])
+			request_error(rq, "persistence is disabled, but wiping %s "
+				      "failed: %s; vmcryptd wipes it when it next "
+				      "starts", left, strerror(-r));
 		else
 			request_error(rq, "cannot disable persistence: %s", strerror(-r));
 		request_event(d, rq, (struct event){ .event = "persist.disable_failed",

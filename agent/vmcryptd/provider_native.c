@@ -521,8 +521,12 @@ static int native_test(struct provider *p, struct daemon *d, struct request *rq,
 static int native_remove(struct provider *p, struct daemon *d)
 {
 	struct native *n = p->priv;
+	int r = remove_tree(n->dir);
 
-	return remove_tree(n->dir);
+	if (r < 0)
+		log_err("provider %s removed, but its directory %s could not be "
+			"removed: %s", p->name, n->dir, strerror(-r));
+	return r;
 }
 
 static void native_free(struct provider *p)

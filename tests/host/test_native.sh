@@ -172,6 +172,16 @@ h_expect_fail "a KDK file readable by others is refused" "accessible by others" 
 # --- remove wipes the provider's files
 h_ctl b provider remove nkp2 >/dev/null 2>&1 && [ ! -e "$T/b/state/native/nkp2" ] &&
 	tap_ok "provider remove wipes its sealed KDK" || tap_fail "remove"
+# Something vmcryptd did not put there keeps the directory: reported, not "ok".
+mkdir "$W/not-ours"
+h_expect_fail "remove reports key files it could not remove" \
+	"provider 'weak' was removed, but its key files could not be removed .Directory not empty" \
+	h_ctl n provider remove weak
+! h_ctl n provider list --json | grep -q '"weak"' && [ ! -e "$W/kdk.raw" ] &&
+	grep -q "its directory $W could not be removed" "$T/n.log" &&
+	h_event_has n 'r["event"] == "provider.removed" and r["provider"] == "weak" and r["result"] == "error"' &&
+	tap_ok "...the provider is gone, its KDK wiped, the log names the directory" ||
+	tap_fail "remove with leftovers" "$(ls -A "$W"; tail -3 "$T/n.log")"
 
 if grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log >/dev/null 2>&1; then
 	grep -h -A5 "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log | sed 's/^/# /' | head -40

@@ -8,8 +8,10 @@
 #   use; manual recovery of the sealed key and of the cache with tpm2-tools
 #   and Python as in Documentation/persistence.rst; a changed PCR: cache
 #   refused with the PCR error, kept aside, fallback to the KMS once it is
-#   back; each file corrupted in turn; disable; modes (never readable by
-#   non-root users).
+#   back; each file corrupted in turn; a provider removed while the cache
+#   is unavailable (its KEKs erased at the next load); disable, and what an
+#   unfinished disable or enable leaves (wiped at the next start); modes
+#   (never readable by non-root users).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
@@ -206,12 +208,56 @@ h_event_has d 'r["event"] == "persist.corrupt" and r["result"] == "error"' &&
 	tap_ok "corruption is an event" || tap_fail "corruption event"
 pgrep -f "vmcryptd.*$T/d/state" >/dev/null && tap_ok "daemon never crashed" || tap_fail "daemon alive"
 
+# --- a provider removed while the cache is unavailable: reported, then its
+# KEKs are erased when the cache next loads
+h_ctl d persistence enable >/dev/null 2>"$T/err" || tap_fail "re-enable" "$(cat "$T/err")"
+h_ctl d key create --vm-name r --vm-uuid 44444444-2222-4333-8444-000000000001 >/dev/null 2>&1
+n_before=$(status_json | jfield keys_cached)
+h_daemon_stop d
+scripts/swtpm-test stop "$T/tpm" >/dev/null
+h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "start vmcryptd without its TPM"; tap_done; }
+[ "$(status_json | jfield state)" = unavailable ] || tap_fail "TPM down: cache unavailable" "$(status_json)"
+h_expect_fail "provider remove reports the cached KEKs it could not erase" \
+	"provider 'kms1' was removed, but its KEKs could not be erased from the persisted key cache" \
+	h_ctl d provider remove kms1
+h_event_has d 'r["event"] == "provider.removed" and r["result"] == "error"' &&
+	tap_ok "...and the event says error" || tap_fail "provider.removed error event"
+h_daemon_stop d
+scripts/swtpm-test restart "$T/tpm" >/dev/null || tap_fail "swtpm restart"
+swtpm_track "$T/tpm"
+. "$T/tpm/env"
+h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "restart vmcryptd"; tap_done; }
+[ "${n_before:-0}" -gt 0 ] && [ "$(status_json | jfield state)" = active ] &&
+	[ "$(status_json | jfield keys_cached)" = 0 ] &&
+	h_event_has d "r['event'] == 'persist.pruned' and r['detail'].startswith('$n_before cached KEK(s)')" &&
+	tap_ok "the removed provider's $n_before cached KEK(s) erased when the cache loads" ||
+	tap_fail "cached KEKs of a removed provider erased" "before $n_before: $(status_json)"
+
 # --- disable wipes
-h_ctl d persistence enable >/dev/null 2>&1
 h_ctl d persistence disable >"$T/out" 2>&1 && [ ! -e "$P" ] && [ "$(status_json | jfield enabled)" = false ] &&
 	tap_ok "disable wipes the cache and the sealed key" || tap_fail "disable" "$(cat "$T/out")"
 h_expect_fail "disable when off refused" "not enabled" h_ctl d persistence disable
 h_event_has d 'r["event"] == "persist.disabled"' && tap_ok "disable is an event" || tap_fail "disable event"
+
+# --- a disable that cannot finish its wipe says so; the next start finishes it
+h_ctl d persistence enable >/dev/null 2>"$T/err" || tap_fail "re-enable" "$(cat "$T/err")"
+mkdir "$P/not-ours"
+h_expect_fail "disable reports what it could not wipe" \
+	"persistence is disabled, but wiping $T/d/state/.persist.disabling-[0-9]+ failed: Is a directory; vmcryptd wipes it when it next starts" \
+	h_ctl d persistence disable
+left=$(ls -d "$T"/d/state/.persist.disabling-* 2>/dev/null)
+[ "$(status_json | jfield enabled)" = false ] && [ -n "$left" ] && [ "$(ls -A "$left")" = not-ours ] &&
+	tap_ok "...persistence is off, the sealed key and the cache already shredded" ||
+	tap_fail "disable with leftovers" "$(status_json); left: $left: $(ls -A "$left" 2>&1)"
+rmdir "$left/not-ours" 2>/dev/null
+# A crash in the middle of an enable leaves a temporary directory too.
+mkdir -m 700 "$T/d/state/.persist.new-Xy12Ab" && echo sealed >"$T/d/state/.persist.new-Xy12Ab/key.priv"
+h_daemon_stop d
+h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "restart vmcryptd"; tap_done; }
+[ -z "$(ls -A "$T/d/state" | grep '^\.persist')" ] &&
+	h_event_has d "r['event'] == 'persist.swept' and r['detail'] == '2 interrupted enable/disable'" &&
+	tap_ok "the next start wipes what an interrupted enable and disable left" ||
+	tap_fail "sweep at start" "$(ls -A "$T/d/state")"
 
 if grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log >/dev/null 2>&1; then
 	grep -h -A5 "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log | sed 's/^/# /' | head -40

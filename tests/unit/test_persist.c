@@ -283,6 +283,30 @@ TEST(put_replace_forget)
 	persist_close(p);
 }
 
+TEST(retain_providers)
+{
+	static const char *const still[] = { "kms-b", "kms-gone-long-ago" };
+	struct persist *p = filled(10);
+	struct secbuf got = { 0 };
+	size_t dropped = 99;
+
+	ASSERT_NE(NULL, p);
+	/* Entries of a removed provider (kms-a) go; the others stay. */
+	ASSERT_EQ(0, persist_retain_providers(p, still, 2, &dropped));
+	EXPECT_EQ((size_t)5, dropped);
+	EXPECT_EQ((size_t)5, persist_count(p));
+	EXPECT_EQ(-ENOENT, persist_get(p, "kms-a", "id-1", &got));
+	ASSERT_EQ(0, persist_get(p, "kms-b", "id-8", &got));
+	secbuf_free(&got);
+	ASSERT_EQ(0, persist_retain_providers(p, still, 1, &dropped));
+	EXPECT_EQ((size_t)0, dropped);
+	/* No providers left at all: nothing is kept. */
+	ASSERT_EQ(0, persist_retain_providers(p, NULL, 0, &dropped));
+	EXPECT_EQ((size_t)5, dropped);
+	EXPECT_EQ((size_t)0, persist_count(p));
+	persist_close(p);
+}
+
 FIXTURE(dir) {
 	char path[64];
 };
@@ -402,6 +426,58 @@ TEST_F(dir, shred)
 	ASSERT_EQ(0, atomicfile_shred(f));
 	EXPECT_NE(0, stat(f, &st));
 	EXPECT_EQ(-ENOENT, atomicfile_shred(f));
+}
+
+static void put_file(struct __test_metadata *_metadata, const char *dir,
+		     const char *sub, const char *name)
+{
+	char f[256];
+
+	snprintf(f, sizeof(f), "%s/%s", dir, sub);
+	if (mkdir(f, 0700) < 0)
+		ASSERT_EQ(EEXIST, errno);
+	snprintf(f, sizeof(f), "%s/%s/%s", dir, sub, name);
+	ASSERT_EQ(0, atomicfile_write(f, "sealed", 6, 0600));
+}
+
+TEST_F(dir, sweep_finishes_interrupted_wipes)
+{
+	char f[256], left[256];
+	unsigned int wiped = 99;
+	struct stat st;
+
+	/* What a crash during disable and during enable leaves behind. */
+	put_file(_metadata, self->path, ".persist.disabling-4242", "cache");
+	put_file(_metadata, self->path, ".persist.disabling-4242", "key.priv");
+	put_file(_metadata, self->path, ".persist.new-Ab12Cd", "key.pub");
+	/* Never touched: the live cache and a copy set aside for the admin. */
+	put_file(_metadata, self->path, "persist", "cache");
+	put_file(_metadata, self->path, "persist.corrupt.1700000000", "cache");
+	ASSERT_EQ(0, persist_sweep(self->path, &wiped, left, sizeof(left)));
+	EXPECT_EQ(2u, wiped);
+	EXPECT_STREQ("", left);
+	snprintf(f, sizeof(f), "%s/.persist.disabling-4242", self->path);
+	EXPECT_NE(0, stat(f, &st));
+	snprintf(f, sizeof(f), "%s/.persist.new-Ab12Cd", self->path);
+	EXPECT_NE(0, stat(f, &st));
+	EXPECT_EQ(2, count_files(self->path));
+	snprintf(f, sizeof(f), "%s/persist/cache", self->path);
+	EXPECT_EQ(0, stat(f, &st));
+
+	/* Something it cannot remove: named, and the files still shredded. */
+	put_file(_metadata, self->path, ".persist.disabling-7", "cache");
+	put_file(_metadata, self->path, ".persist.disabling-7/unexpected", "x");
+	EXPECT_EQ(-EISDIR, persist_sweep(self->path, &wiped, left, sizeof(left)));
+	EXPECT_EQ(0u, wiped);
+	snprintf(f, sizeof(f), "%s/.persist.disabling-7", self->path);
+	EXPECT_STREQ(f, left);
+	snprintf(f, sizeof(f), "%s/.persist.disabling-7/cache", self->path);
+	EXPECT_NE(0, stat(f, &st));
+	/* Nothing to do: 0. */
+	snprintf(f, sizeof(f), "rm -r '%s/.persist.disabling-7'", self->path);
+	ASSERT_EQ(0, system(f));
+	EXPECT_EQ(0, persist_sweep(self->path, &wiped, left, sizeof(left)));
+	EXPECT_EQ(0u, wiped);
 }
 
 TEST_HARNESS_MAIN

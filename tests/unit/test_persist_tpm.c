@@ -123,9 +123,9 @@ TEST_F(p, enable_fill_reboot_reopen)
 	EXPECT_EQ(0, check(ps, 50));
 	persist_close(ps);
 
-	ASSERT_EQ(0, persist_disable(self->state));
+	ASSERT_EQ(0, persist_disable(self->state, NULL, 0));
 	EXPECT_EQ(0, persist_enabled(self->state));
-	EXPECT_EQ(-ENOENT, persist_disable(self->state));
+	EXPECT_EQ(-ENOENT, persist_disable(self->state, NULL, 0));
 	/* Nothing left behind in the state dir. */
 	snprintf(path, sizeof(path), "ls -A '%s' | grep -q .", self->state);
 	EXPECT_NE(0, system(path));
