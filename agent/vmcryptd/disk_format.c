@@ -5,11 +5,14 @@
  * key; the VM's KEK (created on first use) wraps it into the vmcrypt token.
  *
  * Refused unless "force": a device that already holds something (named by
- * libblkid), a device in use, one too small.
+ * libblkid). Always refused: a device in use, one too small, a path inside
+ * the state directory.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -22,6 +25,41 @@
 #include "vmcryptd/disk.h"
 #include "vmcryptd/keys.h"
 #include "vmcryptd/ops.h"
+
+/*
+ * Refuse a @path inside the state directory (vms.json, events.jsonl, the
+ * persisted cache, ...): formatting or creating an image there would
+ * destroy the daemon's own state. Symlinks and ".." are resolved; for a
+ * path that does not exist yet, its directory is.
+ */
+static int check_outside_state(struct daemon *d, struct request *rq,
+			       const char *path)
+{
+	char state[PATH_MAX], real[PATH_MAX], dir[PATH_MAX];
+	const char *slash;
+	size_t n;
+
+	if (path[0] != '/' || !realpath(d->state_dir, state))
+		return 0;	/* disk_check_path() names a relative path */
+	if (!realpath(path, real)) {
+		slash = strrchr(path, '/');
+		n = (size_t)(slash - path);
+		if (errno != ENOENT || n >= sizeof(dir))
+			return 0;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+		if (!realpath(n ? dir : "/", real) ||
+		    strlen(real) + strlen(slash) >= sizeof(real))
+			return 0;	/* creating it reports the error */
+		strcat(real, slash);
+	}
+	n = strlen(state);
+	if (strncmp(real, state, n) || (real[n] != '/' && real[n] != '\0'))
+		return 0;
+	request_error(rq, "%s is inside vmcryptd's state directory %s: "
+		      "refusing to format it", path, state);
+	return -EPERM;
+}
 
 static int fill_random(uint8_t *p, size_t len)
 {
@@ -159,6 +197,9 @@ int op_disk_format(struct daemon *d, struct request *rq,
 	    (provider && (r = validate_name(rq, "provider name", provider))))
 		goto fail;
 
+	r = check_outside_state(d, rq, path);
+	if (r)
+		goto fail;
 	if (path[0] == '/' && size && access(path, F_OK) < 0 && errno == ENOENT) {
 		if (size % 4096) {
 			request_error(rq, "image size %lld is not a multiple of 4096 bytes", size);

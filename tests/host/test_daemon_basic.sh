@@ -358,6 +358,19 @@ kill -HUP "$(cat "$T/d1.dpid")"
 sleep 0.5
 h_event_has d1 'r["event"]=="daemon.reloaded"' && tap_ok "SIGHUP reloads the config" || tap_fail "SIGHUP reloads the config"
 
+# --- disk format never touches the daemon's own state directory
+ev_size=$(stat -c %s "$T/d1/state/events.jsonl")
+ev_sum=$(head -c "$ev_size" "$T/d1/state/events.jsonl" | md5sum)
+h_expect_fail "format refuses a file in the state directory" \
+	"$T/d1/state/events.jsonl is inside vmcryptd's state directory $T/d1/state: refusing to format it" \
+	h_ctl d1 format "$T/d1/state/events.jsonl" --force --vm-name web --vm-uuid 11111111-2222-4333-8444-555555555555
+ln -s "$T/d1/state" "$T/statelink"
+h_expect_fail "format refuses a new image in it, even through a symlink" \
+	"$T/d1/state/new.img is inside vmcryptd's state directory" \
+	h_ctl d1 format "$T/statelink/new.img" --size 48M --vm-name web --vm-uuid 11111111-2222-4333-8444-555555555555
+[ ! -e "$T/d1/state/new.img" ] && [ "$(head -c "$ev_size" "$T/d1/state/events.jsonl" | md5sum)" = "$ev_sum" ] &&
+	tap_ok "...nothing created, the event log untouched" || tap_fail "refused format changed the state directory"
+
 # --- SIGTERM: clean exit 0, socket removed
 if h_daemon_stop d1; then
 	[ ! -e "$T/d1/sock" ] && h_event_has d1 'r["event"]=="daemon.stopped"' &&
@@ -383,13 +396,13 @@ for s in held:
 r = call(connect(path))
 sys.exit(0 if r and r["ok"] else 1)
 PYEOF
-	if prlimit --pid "$pid" --nofile=$((nfd + 2)):$((nfd + 2)); then
+	if prlimit --pid "$pid" --nofile=$((nfd + 2)):; then
 		tap_check "EMFILE on accept: clients wait, served once others leave" \
 			$PY "$T/emfile.py" "$T/d4/sock"
 		n=$(grep -c "accept: Too many open files: new clients wait until others disconnect" "$T/d4.log")
 		[ "$n" = 1 ] && tap_ok "EMFILE on accept: one warning, not one per attempt" ||
 			tap_fail "EMFILE on accept: one warning, not one per attempt" "$n warnings"
-		prlimit --pid "$pid" --nofile=1024:1024
+		prlimit --pid "$pid" --nofile=1024:
 	else
 		tap_fail "prlimit on vmcryptd" "cannot lower its RLIMIT_NOFILE"
 	fi
