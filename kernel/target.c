@@ -473,8 +473,12 @@ static int vmc_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return -EINVAL;
 	r = vmc_key_wipe(vc);
 	mutex_unlock(&vc->lock);
-	if (r)
-		DMWARN("%s: key wipe: cipher error %d", vmc_dev_name(vc), r);
+	if (r) {
+		/* No I/O uses the old key, but it is still in memory: say so. */
+		DMERR("%s: key wipe: the cipher refused the random key (%d); retry the wipe",
+		      vmc_dev_name(vc), r);
+		return r;
+	}
 	vmc_genl_event(vc, VMCRYPT_EVENT_KEY_WIPED, 0);
 	return 0;
 }
