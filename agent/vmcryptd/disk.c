@@ -323,7 +323,7 @@ struct json_object *disk_to_json(const struct open_disk *od, bool verbose)
 	add_str(o, "state", od->locked ? "locked" :
 		od->dm.suspended ? "suspended" : "open");
 	info = calloc(1, sizeof(*info));
-	if (info && luks_read(od->path, info) == 0) {
+	if (info && luks_read(od->device, info) == 0) {
 		add_str(o, "vm_name", info->tok.vm_name);
 		add_str(o, "vm_uuid", info->tok.vm_uuid);
 		add_str(o, "provider", info->tok.provider);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -93,8 +94,7 @@ static int lock_one(struct request *rq, const struct open_disk *od)
 {
 	int r;
 
-	if (od->locked)
-		return 0;	/* already locked: nothing to do */
+	/* Locked already: wipe again all the same (an earlier wipe may have failed). */
 	if (!od->dm.suspended) {
 		r = dmt_suspend(od->name);
 		if (r) {
@@ -122,6 +122,14 @@ static int unlock_one(struct daemon *d, struct request *rq, const struct open_di
 	if (!od->dm.suspended)
 		return 0;	/* not locked */
 	if (od->locked) {
+		/* The header read must be the open device's own (lock_op). */
+		if (strcasecmp(info->uuid, od->luks_uuid)) {
+			request_error(rq, "%s holds LUKS UUID %s, but %s was opened "
+				      "from LUKS UUID %s: refusing to give it a key "
+				      "from another header", od->device, info->uuid,
+				      od->name, od->luks_uuid);
+			return -ESTALE;
+		}
 		r = disk_get_dek(d, rq, od->path, info, &dek);
 		if (r)
 			return r;
@@ -175,7 +183,11 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 
 		sub.error[0] = '\0';
 		memset(info, 0, sizeof(*info));
-		(void)luks_read(list[i].path, info);
+		/*
+		 * The header of the block device in the table: the image file's
+		 * path may name another file by now (moved, replaced).
+		 */
+		(void)luks_read(list[i].device, info);
 		if (lock) {
 			pthread_mutex_lock(&disk_mutex);
 			r = lock_one(&sub, &list[i]);
@@ -183,8 +195,8 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 		} else {
 			r = info->tok.kek_id[0] ? unlock_one(d, &sub, &list[i], info) : -ENOKEY;
 			if (r == -ENOKEY && !sub.error[0])
-				request_error(&sub, "cannot read the vmcrypt token of %s",
-					      list[i].path);
+				request_error(&sub, "cannot read the vmcrypt token of %s (%s)",
+					      list[i].path, list[i].device);
 		}
 		disk_event(d, &sub, lock ? (r ? "disk.lock" : "disk.locked") :
 			   (r ? "disk.unlock" : "disk.unlocked"), list[i].path,

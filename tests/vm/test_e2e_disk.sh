@@ -51,7 +51,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 28
+tap_plan 30
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null
@@ -177,6 +177,39 @@ if [ "$nw" -ge 1 ] && [ "$nl" -ge 1 ] && [ "$nu" -ge 1 ]; then
 else
 	tap_fail "events: lock/unlock and kernel key wipe" "locked $nl wiped $nw unlocked $nu"
 fi
+
+# --- unlock takes the header of the device that is open, never what the
+# image's path names now
+dd if="$W/data" of=/dev/mapper/$NAME bs=1M oflag=direct status=none
+ctl lock $NAME >/dev/null 2>&1
+mv "$IMG" "$W/disk.img.orig"
+ctl format "$IMG" --size 48M --vm-name other --vm-uuid 22222222-3333-4444-8555-666666666666 >/dev/null 2>&1
+ul=$(ctl unlock $NAME 2>&1)
+got=$(e2e_sum /dev/mapper/$NAME 8)
+rm -f "$IMG"
+mv "$W/disk.img.orig" "$IMG"
+if [ "$got" = "$want" ]; then
+	tap_ok "unlock after another disk replaced the image path: the open disk's key, data intact"
+else
+	tap_fail "unlock after the image path was replaced" "unlock: $ul; data $got"
+fi
+# The device's own header now names another LUKS UUID: no key from it.
+ctl lock $NAME >/dev/null 2>&1
+luuid=$(cryptsetup luksUUID "$IMG")
+cryptsetup luksUUID -q --uuid 0badc0de-1111-4222-8333-444455556666 "$IMG"
+ul=$(ctl unlock $NAME 2>&1)
+st=$(ctl status $NAME --json 2>&1)
+cryptsetup luksUUID -q --uuid "$luuid" "$IMG"
+case $ul in
+*"holds LUKS UUID 0badc0de-1111-4222-8333-444455556666, but $NAME was opened from LUKS UUID $luuid"*)
+	if printf '%s' "$st" | grep -q '"state": *"locked"' && ctl unlock $NAME >/dev/null 2>&1 &&
+	   [ "$(e2e_sum /dev/mapper/$NAME 8)" = "$want" ]; then
+		tap_ok "unlock refuses a header with another LUKS UUID; stays locked; unlocks once it is back"
+	else
+		tap_fail "unlock after a refused header" "$st"
+	fi ;;
+*) tap_fail "unlock refuses a header with another LUKS UUID" "$ul" ;;
+esac
 
 # --- shallow rekey while open ---
 dd if="$W/data" of=/dev/mapper/$NAME bs=1M oflag=direct status=none
