@@ -127,14 +127,16 @@ void kmip_conn_free(struct kmip_conn *c)
 /* One request/response exchange on the open connection. */
 static int exchange(struct kmip_conn *c, const struct ttlv_buf *req,
 		    uint8_t **raw, size_t *rawlen, struct msg_response *resp,
-		    struct kmip_result *res)
+		    bool *sent, struct kmip_result *res)
 {
 	int64_t deadline = tls_now_ms() + c->io_ms;
 	int r;
 
+	*sent = false;
 	r = tls_send(&c->tc, req->data, req->len, deadline, res);
 	if (r < 0)
 		return r;
+	*sent = true;	/* the server may act on it from now on */
 	r = tls_recv_message(&c->tc, c->max_message, deadline, raw, rawlen,
 			     res);
 	if (r < 0)
@@ -158,6 +160,7 @@ static int negotiate(struct kmip_conn *c, struct kmip_result *res)
 	int vers[OPS_MAX_VERSIONS][2];
 	uint8_t *raw = NULL;
 	size_t rawlen = 0, n = 0;
+	bool sent;
 	int r;
 
 	ttlv_buf_init(&b);
@@ -174,7 +177,7 @@ static int negotiate(struct kmip_conn *c, struct kmip_result *res)
 	msg_request_end(&b);
 	r = ttlv_buf_finish(&b);
 	if (r == 0)
-		r = exchange(c, &b, &raw, &rawlen, &resp, res);
+		r = exchange(c, &b, &raw, &rawlen, &resp, &sent, res);
 	ttlv_buf_release(&b);
 	if (r < 0)
 		return r;
@@ -218,8 +221,12 @@ static int conn_ensure(struct kmip_conn *c, struct kmip_result *res)
 {
 	int r;
 
-	if (c->connected)
-		return 0;
+	if (c->connected) {
+		/* Closed by the server while idle: find out before sending. */
+		if (c->fresh || tls_idle_usable(&c->tc))
+			return 0;
+		conn_drop(c);
+	}
 	r = tls_connect(c->ctx, c->host, c->port, c->connect_ms, &c->tc, res);
 	if (r < 0)
 		return r;
@@ -234,9 +241,10 @@ static int conn_ensure(struct kmip_conn *c, struct kmip_result *res)
 }
 
 int kmip_conn_transact(struct kmip_conn *c, const struct ttlv_buf *req,
-		       uint8_t **raw, size_t *rawlen,
+		       bool idempotent, uint8_t **raw, size_t *rawlen,
 		       struct msg_response *resp, struct kmip_result *res)
 {
+	bool sent;
 	int reused, r;
 
 	*raw = NULL;
@@ -251,18 +259,20 @@ int kmip_conn_transact(struct kmip_conn *c, const struct ttlv_buf *req,
 	 * response) the rest of the response is still unread, and the next
 	 * request would read it as its own.
 	 */
-	r = exchange(c, req, raw, rawlen, resp, res);
+	r = exchange(c, req, raw, rawlen, resp, &sent, res);
 	if (r < 0)
 		conn_drop(c);
 	/*
-	 * A kept-alive connection that the server closed in the meantime
-	 * fails on first use: reconnect and send once more.
+	 * A kept-alive connection that the server closed just as we used
+	 * it (conn_ensure() looked first): reconnect and send once more,
+	 * unless the server may have executed a request that changes
+	 * something (a second Create would leave an orphan key).
 	 */
-	if (reused && (r == -ECONNRESET || r == -EPIPE)) {
+	if (reused && (r == -ECONNRESET || r == -EPIPE) && (!sent || idempotent)) {
 		r = conn_ensure(c, res);
 		if (r < 0)
 			return r;
-		r = exchange(c, req, raw, rawlen, resp, res);
+		r = exchange(c, req, raw, rawlen, resp, &sent, res);
 		if (r < 0)
 			conn_drop(c);
 	}
@@ -306,6 +316,22 @@ typedef int (*payload_fn)(struct ttlv_buf *b, const void *arg);
 typedef int (*result_fn)(const struct ttlv_item *payload, void *out,
 			 struct kmip_result *res);
 
+/* Operations that change nothing on the server: safe to send twice. */
+static bool op_is_idempotent(int op)
+{
+	switch (op) {
+	case OP_QUERY:
+	case OP_GET:
+	case OP_GET_ATTRIBUTES:
+	case OP_GET_ATTRIBUTE_LIST:
+	case OP_LOCATE:
+	case OP_DISCOVER_VERSIONS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int run_op(struct kmip_conn *c, int op, payload_fn put,
 		  const void *arg, result_fn get, void *out,
 		  struct kmip_result *res)
@@ -339,7 +365,8 @@ static int run_op(struct kmip_conn *c, int op, payload_fn put,
 				kmip_operation_name(op), strerror(-r));
 		goto out_unlock;
 	}
-	r = kmip_conn_transact(c, &b, &raw, &rawlen, &resp, res);
+	r = kmip_conn_transact(c, &b, op_is_idempotent(op), &raw, &rawlen,
+			       &resp, res);
 	ttlv_buf_release(&b);
 	if (r < 0)
 		goto out_unlock;

@@ -8,6 +8,8 @@
 #ifndef VMCRYPT_KMIP_CLIENT_H
 #define VMCRYPT_KMIP_CLIENT_H
 
+#include <stdbool.h>
+
 #include "kmip/kmip.h"
 #include "kmip/message.h"
 
@@ -25,10 +27,12 @@ uint32_t kmip_conn_batch_id(struct kmip_conn *c);
 /*
  * Send @req and receive and parse the response (lock held). On success
  * @resp points into *raw: free with msg_response_free() then
- * tls_msg_free(*raw, *rawlen).
+ * tls_msg_free(*raw, *rawlen). A kept-alive connection found closed
+ * before sending is reopened; one that fails after the request was sent
+ * is reopened and the request sent again only when @idempotent.
  */
 int kmip_conn_transact(struct kmip_conn *c, const struct ttlv_buf *req,
-		       uint8_t **raw, size_t *rawlen,
+		       bool idempotent, uint8_t **raw, size_t *rawlen,
 		       struct msg_response *resp, struct kmip_result *res);
 
 #endif

@@ -440,6 +440,37 @@ static int ssl_run(struct tls_conn *tc, ssl_op_fn fn, void *buf, size_t len,
 	return r;
 }
 
+bool tls_idle_usable(struct tls_conn *tc)
+{
+	struct pollfd p = { .fd = tc->fd, .events = POLLIN | POLLRDHUP };
+	struct sigpipe_guard g;
+	uint8_t b;
+	size_t n;
+	int ret, err;
+
+	if (!tc->ssl || tc->fd < 0 || SSL_pending(tc->ssl) > 0)
+		return false;	/* unsolicited data: the stream is out of step */
+	ret = poll(&p, 1, 0);
+	if (ret == 0)
+		return true;	/* nothing arrived while idle */
+	if (ret < 0)
+		return errno == EINTR;	/* the exchange will tell */
+	if (p.revents & (POLLERR | POLLHUP | POLLRDHUP | POLLNVAL))
+		return false;
+	/*
+	 * Readable: TLS housekeeping (a TLS 1.3 session ticket or key update,
+	 * which SSL_peek consumes and then wants more), a close_notify, or
+	 * application data nobody asked for.
+	 */
+	sigpipe_block(&g);
+	ERR_clear_error();
+	ret = SSL_peek_ex(tc->ssl, &b, 1, &n);
+	err = ret == 1 ? SSL_ERROR_NONE : SSL_get_error(tc->ssl, ret);
+	ERR_clear_error();
+	sigpipe_restore(&g);
+	return err == SSL_ERROR_WANT_READ;
+}
+
 static int is_ip_literal(const char *host)
 {
 	unsigned char b[sizeof(struct in6_addr)];

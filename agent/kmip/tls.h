@@ -8,6 +8,7 @@
 #ifndef VMCRYPT_KMIP_TLS_H
 #define VMCRYPT_KMIP_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,11 @@ int tls_connect(SSL_CTX *ctx, const char *host, unsigned int port,
 		int timeout_ms, struct tls_conn *tc, struct kmip_result *res);
 /* Close (without waiting for the peer) and reset @tc. */
 void tls_close(struct tls_conn *tc);
+/*
+ * Whether a connection that sat idle can carry the next request: false
+ * when the server closed it or sent something unasked. Never blocks.
+ */
+bool tls_idle_usable(struct tls_conn *tc);
 
 /* Monotonic milliseconds, for deadlines. */
 int64_t tls_now_ms(void);

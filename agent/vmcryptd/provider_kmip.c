@@ -182,31 +182,27 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 	for (i = 0; i < n; i++) {
 		struct kserver *s = &k->srv[order[i]];
 		struct kmip_conn *c = NULL;
-		int attempt;
 
-		for (attempt = 0; attempt < 2; attempt++) {
-			memset(res, 0, sizeof(*res));
-			r = conn_take(d, k, s, &c, res);
-			if (r < 0) {
-				/*
-				 * Our own CA/cert/key files are unusable: the
-				 * same for every server, so no failover. Not
-				 * -ENOENT, which means "no such key" upstream.
-				 */
-				request_error(rq, "provider %s: cannot use its TLS credentials: %s",
-					      p->name, res->message[0] ? res->message :
-					      strerror(-r));
-				return -ENOTCONN;
-			}
-			r = fn(c, ctx, res);
-			conn_give(s, c);
+		memset(res, 0, sizeof(*res));
+		r = conn_take(d, k, s, &c, res);
+		if (r < 0) {
 			/*
-			 * A pooled connection the server closed while idle
-			 * fails with a reset: reconnect once before giving up.
+			 * Our own CA/cert/key files are unusable: the same for
+			 * every server, so no failover. Not -ENOENT, which
+			 * means "no such key" upstream.
 			 */
-			if (r != -ECONNRESET && r != -EPIPE)
-				break;
+			request_error(rq, "provider %s: cannot use its TLS credentials: %s",
+				      p->name, res->message[0] ? res->message :
+				      strerror(-r));
+			return -ENOTCONN;
 		}
+		/*
+		 * Not run twice on one server: the client reopens a pooled
+		 * connection the server closed while idle, and resends only
+		 * requests that change nothing (@fn may be Create+Activate).
+		 */
+		r = fn(c, ctx, res);
+		conn_give(s, c);
 		if (r == 0 || !kmip_is_transport_error(r)) {
 			if (r == 0 || c)
 				mark(s, 1, NULL);
@@ -239,7 +235,7 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 		size_t off;
 
 		off = (size_t)snprintf(msg, sizeof(msg),
-				       "no KMS server of provider %s could be reached:",
+				       "no KMS server of provider %s gave a usable answer:",
 				       p->name);
 		for (i = 0; i < nfailed && off < sizeof(msg); i++)
 			off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s %s: %s",

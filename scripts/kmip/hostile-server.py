@@ -26,6 +26,10 @@
 #                  sequence (and Activate and Get as for a good one)
 #   create-short-key  create key "7" (Create, Activate) whose Get gives 16
 #                  bytes, an AES-128 key
+#   create-lost    answer Get as valid does; read a Create, then close
+#                  without answering (the answer lost on the way)
+#   create-close-after  answer Create (key "7") and Get, then close the
+#                  connection (a server with an idle timeout of zero)
 # Discover Versions (sent by the client on every connect) is answered
 # correctly in every mode unless --from-start is given, so that the
 # misbehaviour hits the operation under test. --op-log F appends the
@@ -182,6 +186,13 @@ def serve(conn, mode, from_start, op_log):
                 conn.sendall(response(1, 0, text(0x420094, "1")))
             elif mode in ("create-bad-uid", "create-short-key"):
                 conn.sendall(create_answer(op, mode))
+            elif mode == "create-lost":
+                if op == 1:
+                    return
+                conn.sendall(answer(op))
+            elif mode == "create-close-after":
+                conn.sendall(create_answer(op, mode))
+                return
     except (OSError, ssl.SSLError):
         pass
     finally:

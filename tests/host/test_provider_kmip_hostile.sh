@@ -2,8 +2,8 @@
 # test_provider_kmip_hostile.sh: vmcryptd's kmip provider against a KMS
 # that answers Create with something vmcryptd must not use
 # (scripts/kmip/hostile-server.py on 127.0.0.1): a key id holding an
-# escape sequence, which a LUKS token could not hold, and an AES-128 key.
-# key create (and so disk format, which creates its KEK the same way)
+# escape sequence, which a LUKS token could not hold, and an AES-128 key;
+# or that reads a Create and closes without answering. key create (and so disk format, which creates its KEK the same way)
 # fails with a message naming the fault, binds nothing to the VM, echoes
 # no control character, and does not send the Create again. Key ids from
 # clients follow the same rule.
@@ -69,6 +69,17 @@ if hostile create-short-key; then
 		tap_fail "create-short-key: the failure is in the event log"
 else
 	tap_fail "hostile server create-short-key"
+fi
+
+# a Create the server read but never answered may have created a key:
+# vmcryptd must not send it again (an orphan key on the KMS)
+if hostile create-lost; then
+	h_expect_fail "Create whose answer is lost: key create fails" \
+		"no KMS server of provider create-lost gave a usable answer: 127.0.0.1:[0-9]+: " \
+		h_ctl d key create --provider create-lost --vm-name web --vm-uuid "$UUID"
+	nothing_bound create-lost
+else
+	tap_fail "hostile server create-lost"
 fi
 
 # the same rule for the key ids clients send

@@ -648,7 +648,7 @@ TEST_F_TIMEOUT(srv, batch_two_gets, 120)
 	msg_item_end(&req);
 	msg_request_end(&req);
 	ASSERT_EQ(0, ttlv_buf_finish(&req));
-	ASSERT_EQ(0, kmip_conn_transact(self->c, &req, &raw, &rawlen, &resp,
+	ASSERT_EQ(0, kmip_conn_transact(self->c, &req, true, &raw, &rawlen, &resp,
 					&self->res))
 		TH_LOG("%s", self->res.message);
 	kmip_conn_unlock(self->c);

@@ -8,7 +8,9 @@
  * answer to another operation, a certificate for another name or from
  * another CA. Each must give the documented error, with a message, within
  * the configured timeout; a correct server (TLS 1.2 and 1.3 only) and one
- * that closes after every answer must work. Run under SAN=1 for leaks.
+ * that closes after every answer must work. A Create is never sent twice:
+ * not after a lost answer, and a connection closed while idle is noticed
+ * before it is sent. Run under SAN=1 for leaks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -105,43 +107,63 @@ static int wait_port(const char *path, unsigned int *port)
 	return -ETIMEDOUT;
 }
 
-FIXTURE_SETUP(hostile)
+/*
+ * Start hostile-server.py in @mode (and --op-log @op_log if not NULL);
+ * its pid, or -1 after a failed assertion. The port goes to *@port.
+ */
+static pid_t spawn_server(struct __test_metadata *_metadata, const char *mode,
+			  const char *cert, int from_start, const char *op_log,
+			  unsigned int *port)
 {
 	char script[600], portfile[300], dir[300], parent[16];
-	struct kmip_tls_config cfg = { 0 };
-	char ca[300], cert[300], key[300];
+	pid_t pid;
 
-	self->pid = -1;
-	self->c = NULL;
-	if (!strncmp(setup_error, "SKIP:", 5))
-		SKIP(return, "%.500s", setup_error + 5);
-	ASSERT_EQ(0, setup_error[0]) TH_LOG("%s", setup_error);
 	snprintf(script, sizeof(script), "%.400s/scripts/kmip/hostile-server.py",
 		 src_dir);
-	snprintf(portfile, sizeof(portfile), "%s/port-%s-%d", cert_dir,
-		 variant->mode, (int)getpid());
+	snprintf(portfile, sizeof(portfile), "%s/port-%s-%d", cert_dir, mode,
+		 (int)getpid());
 	snprintf(dir, sizeof(dir), "%s", cert_dir);
 	snprintf(parent, sizeof(parent), "%d", (int)getpid());
-	self->pid = fork();
-	ASSERT_GE(self->pid, 0);
-	if (self->pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		const char *argv[16] = {
+			"python3", script, "--mode", mode, "--dir", dir,
+			"--cert", cert ? cert : "server", "--port-file", portfile,
+			"--parent", parent,
+		};
+		int devnull = open("/dev/null", O_RDWR), n = 12;
 
 		setpgid(0, 0);	/* its own group: teardown kills it all */
 		dup2(devnull, 0);
 		dup2(devnull, 1);
-		execl("/usr/bin/python3", "python3", script, "--mode",
-		      variant->mode, "--dir", dir, "--cert",
-		      variant->cert ? variant->cert : "server", "--port-file",
-		      portfile, "--parent", parent,
-		      variant->from_start ? "--from-start" : NULL,
-		      (char *)NULL);
+		if (from_start)
+			argv[n++] = "--from-start";
+		if (op_log) {
+			argv[n++] = "--op-log";
+			argv[n++] = op_log;
+		}
+		argv[n] = NULL;
+		execv("/usr/bin/python3", (char **)argv);
 		_exit(127);
 	}
-	setpgid(self->pid, self->pid);
-	ASSERT_EQ(0, wait_port(portfile, &self->port))
+	setpgid(pid, pid);
+	if (wait_port(portfile, port)) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, NULL, 0);
 		TH_LOG("hostile server did not start");
+		return -1;
+	}
 	unlink(portfile);
+	return pid;
+}
+
+static int connect_to(unsigned int port, struct kmip_conn **c,
+		      struct kmip_result *res)
+{
+	struct kmip_tls_config cfg = { 0 };
+	char ca[300], cert[300], key[300];
 
 	snprintf(ca, sizeof(ca), "%s/ca.crt", cert_dir);
 	snprintf(cert, sizeof(cert), "%s/client.crt", cert_dir);
@@ -152,17 +174,35 @@ FIXTURE_SETUP(hostile)
 	cfg.connect_timeout_ms = CONNECT_MS;
 	cfg.io_timeout_ms = IO_MS;
 	cfg.max_message = 64 * 1024;
-	ASSERT_EQ(0, kmip_conn_new("127.0.0.1", self->port, &cfg, &self->c,
-				   &self->res)) TH_LOG("%s", self->res.message);
+	return kmip_conn_new("127.0.0.1", port, &cfg, c, res);
+}
+
+static void stop_server(pid_t pid)
+{
+	if (pid > 0) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+FIXTURE_SETUP(hostile)
+{
+	self->pid = -1;
+	self->c = NULL;
+	if (!strncmp(setup_error, "SKIP:", 5))
+		SKIP(return, "%.500s", setup_error + 5);
+	ASSERT_EQ(0, setup_error[0]) TH_LOG("%s", setup_error);
+	self->pid = spawn_server(_metadata, variant->mode, variant->cert,
+				 variant->from_start, NULL, &self->port);
+	ASSERT_GT(self->pid, 0);
+	ASSERT_EQ(0, connect_to(self->port, &self->c, &self->res))
+		TH_LOG("%s", self->res.message);
 }
 
 FIXTURE_TEARDOWN(hostile)
 {
 	kmip_conn_free(self->c);
-	if (self->pid > 0) {
-		kill(-self->pid, SIGKILL);
-		waitpid(self->pid, NULL, 0);
-	}
+	stop_server(self->pid);
 	EXPECT_EQ(0, kmip_leak_check());
 }
 
@@ -249,6 +289,99 @@ TEST_F_TIMEOUT(hostile, get_key, 60)
 							&self->res));
 		EXPECT_EQ(NULL, k.data);
 	}
+}
+
+/*
+ * What the server saw: its --op-log, one operation number per line,
+ * joined with spaces ("30 10 1").
+ */
+static void read_op_log(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t o = 0;
+	int op;
+
+	out[0] = '\0';
+	if (!f)
+		return;
+	while (fscanf(f, "%d", &op) == 1 && o < len)
+		o += (size_t)snprintf(out + o, len - o, "%s%d", o ? " " : "", op);
+	fclose(f);
+}
+
+/*
+ * Requests that change something are never sent twice. The server reads
+ * a Create on a kept-alive connection and closes without answering: it
+ * may have created the key, so the client must not create another one.
+ */
+TEST(create_not_resent_after_a_lost_answer)
+{
+	struct kmip_result res;
+	struct kmip_conn *c = NULL;
+	char log[300], ops[200];
+	unsigned int port;
+	struct secbuf k;
+	char *uid = NULL;
+	pid_t pid;
+
+	if (!strncmp(setup_error, "SKIP:", 5))
+		SKIP(return, "%.500s", setup_error + 5);
+	snprintf(log, sizeof(log), "%s/ops-lost-%d", cert_dir, (int)getpid());
+	pid = spawn_server(_metadata, "create-lost", NULL, 0, log, &port);
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(0, connect_to(port, &c, &res)) TH_LOG("%s", res.message);
+	/* A Get first, so that the Create goes out on a kept-alive link. */
+	ASSERT_EQ(0, kmip_get_key(c, "1", &k, &res)) TH_LOG("%s", res.message);
+	secbuf_free(&k);
+	EXPECT_EQ(-ECONNRESET, kmip_create_aes256(c, "vm", 0xC, NULL, 0, &uid, &res))
+		TH_LOG("%s", res.message);
+	EXPECT_EQ(NULL, uid);
+	read_op_log(log, ops, sizeof(ops));
+	EXPECT_STREQ("30 10 1", ops);
+	/* A Get that meets the same fate is sent again: it changes nothing. */
+	EXPECT_EQ(0, kmip_get_key(c, "1", &k, &res)) TH_LOG("%s", res.message);
+	secbuf_free(&k);
+	kmip_conn_free(c);
+	stop_server(pid);
+	unlink(log);
+	EXPECT_EQ(0, kmip_leak_check());
+}
+
+/*
+ * A server that closes each connection after answering (an idle timeout
+ * of zero): the client notices before it sends the next Create, so each
+ * Create is sent once and succeeds.
+ */
+TEST(create_after_an_idle_close)
+{
+	struct kmip_result res;
+	struct kmip_conn *c = NULL;
+	char log[300], ops[200];
+	unsigned int port;
+	char *uid = NULL;
+	pid_t pid;
+
+	if (!strncmp(setup_error, "SKIP:", 5))
+		SKIP(return, "%.500s", setup_error + 5);
+	snprintf(log, sizeof(log), "%s/ops-idle-%d", cert_dir, (int)getpid());
+	pid = spawn_server(_metadata, "create-close-after", NULL, 0, log, &port);
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(0, connect_to(port, &c, &res)) TH_LOG("%s", res.message);
+	for (int i = 0; i < 3; i++) {
+		/* Let the close arrive, as it would while the link sits idle. */
+		usleep(200000);
+		ASSERT_EQ(0, kmip_create_aes256(c, "vm", 0xC, NULL, 0, &uid, &res))
+			TH_LOG("Create %d: %s", i, res.message);
+		EXPECT_STREQ("7", uid);
+		free(uid);
+		uid = NULL;
+	}
+	read_op_log(log, ops, sizeof(ops));
+	EXPECT_STREQ("30 1 30 1 30 1", ops);
+	kmip_conn_free(c);
+	stop_server(pid);
+	unlink(log);
+	EXPECT_EQ(0, kmip_leak_check());
 }
 
 TEST_HARNESS_MAIN
