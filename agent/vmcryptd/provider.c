@@ -179,11 +179,19 @@ int provider_registry_load(struct daemon *d)
 		goto out;
 	}
 	n = json_object_array_length(arr);
-	for (i = 0; i < n && i < MAX_PROVIDERS; i++) {
+	if (n > MAX_PROVIDERS) {
+		/* Never load part of it: the next save would drop the rest. */
+		log_err("%s: %zu providers, more than the limit of %d", path, n,
+			MAX_PROVIDERS);
+		r = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(arr, i);
 		struct json_object *jn, *jt, *jc;
 		const struct provider_ops *ops;
 		struct provider *p = NULL;
+		struct request rq = { 0 };
 		const char *name;
 
 		if (!json_object_object_get_ex(e, "name", &jn) ||
@@ -196,6 +204,13 @@ int provider_registry_load(struct daemon *d)
 			goto out;
 		}
 		name = json_object_get_string(jn);
+		/* The name becomes a path (native/NAME) and reaches terminals. */
+		if (validate_name(&rq, "provider name", name) < 0 || find(reg, name) >= 0) {
+			log_err("%s: provider entry %zu: %s", path, i, rq.error[0] ?
+				rq.error : "the name is listed twice");
+			r = -EINVAL;
+			goto out;
+		}
 		ops = provider_type(json_object_get_string(jt));
 		if (!ops) {
 			log_err("%s: provider '%s' has unknown type '%s'", path,
@@ -212,9 +227,17 @@ int provider_registry_load(struct daemon *d)
 		reg->list[reg->n++] = p;
 	}
 	if (json_object_object_get_ex(root, "default", &def) &&
-	    json_object_is_type(def, json_type_string))
+	    json_object_is_type(def, json_type_string) &&
+	    json_object_get_string(def)[0]) {
+		if (find(reg, json_object_get_string(def)) < 0) {
+			log_err("%s: the default provider is not one of the providers",
+				path);
+			r = -EINVAL;
+			goto out;
+		}
 		snprintf(reg->default_name, sizeof(reg->default_name), "%s",
 			 json_object_get_string(def));
+	}
 	log_info("%zu provider(s) loaded, default '%s'", reg->n, reg->default_name);
 out:
 	json_object_put(root);

@@ -50,6 +50,39 @@ else
 fi
 "$VMCRYPTD" --bogus >/dev/null 2>&1; [ $? -eq 2 ] && tap_ok "vmcryptd usage error exits 2" || tap_fail "vmcryptd usage error exits 2"
 
+# --- a damaged providers.json: vmcryptd does not start, and says why
+: >"$T/empty.conf"
+pj_kmip() {	# pj_kmip NAME: one kmip provider entry
+	printf '{"name":"%s","type":"kmip","config":{"servers":["127.0.0.1:5696"],"ca":"/c","cert":"/c","key":"/k"}}' "$1"
+}
+bad_providers() {	# bad_providers DESC LOG_TEXT JSON
+	rm -rf "$T/pj"
+	mkdir -p -m 700 "$T/pj/state"
+	printf '%s\n' "$3" >"$T/pj/state/providers.json"
+	chmod 600 "$T/pj/state/providers.json"
+	if timeout 20 "$VMCRYPTD" --foreground --config "$T/empty.conf" --state-dir "$T/pj/state" \
+		--socket "$T/pj/sock" >"$T/pj.log" 2>&1; then
+		tap_fail "$1" "daemon started"
+	else
+		grep -qF -- "$2" "$T/pj.log" && [ ! -e "$T/pj/sock" ] && tap_ok "$1" ||
+			tap_fail "$1" "$(tail -n 3 "$T/pj.log")"
+	fi
+}
+bad_providers "providers.json: a name that is a path refused" \
+	"providers.json: provider entry 0: invalid provider name '../../etc'" \
+	"{\"version\":1,\"default\":\"../../etc\",\"providers\":[$(pj_kmip ../../etc)]}"
+bad_providers "providers.json: a name listed twice refused" \
+	"providers.json: provider entry 1: the name is listed twice" \
+	"{\"version\":1,\"default\":\"a\",\"providers\":[$(pj_kmip a),$(pj_kmip a)]}"
+bad_providers "providers.json: a default that is not a provider refused" \
+	"providers.json: the default provider is not one of the providers" \
+	"{\"version\":1,\"default\":\"b\",\"providers\":[$(pj_kmip a)]}"
+many=$(pj_kmip p1)
+for i in $(seq 2 65); do many="$many,$(pj_kmip "p$i")"; done
+bad_providers "providers.json: more providers than the limit refused, not cut short" \
+	"providers.json: 65 providers, more than the limit of 64" \
+	"{\"version\":1,\"default\":\"p1\",\"providers\":[$many]}"
+
 # the Python control-socket client of the cases below (imported by their
 # scripts, which live next to it in $T)
 cat >"$T/vmcclient.py" <<'PYEOF'
