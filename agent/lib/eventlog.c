@@ -17,6 +17,9 @@
 
 #include <json-c/json.h>
 
+/* 9999-12-31T23:59:59Z: the last second eventlog_timestamp() can write. */
+#define EVENTLOG_TIME_MAX 253402300799LL
+
 struct eventlog {
 	int fd;
 	pthread_mutex_t lock;
@@ -250,7 +253,15 @@ done:
 	/* timegm normalises Feb 30 etc.; refuse what it had to change. */
 	if (tm.tm_mday != D || tm.tm_mon != M - 1)
 		return -EINVAL;
-	out->tv_sec = t - off;
+	/*
+	 * An offset can move the instant out of 1970..9999 (1970-01-01T00:30
+	 * +01:00): refuse it like such a year, so that every time we accept
+	 * formats back to one we accept.
+	 */
+	t -= off;
+	if (t < 0 || t > EVENTLOG_TIME_MAX)
+		return -EINVAL;
+	out->tv_sec = t;
 	out->tv_nsec = nsec;
 	return 0;
 }

@@ -2,18 +2,21 @@
 /*
  * kdkbackup.c - PKCS#12 backup and restore of native KDKs with OpenSSL 3
  * (format in kdkbackup.h). The PFX is parsed by OpenSSL; what we accept
- * from it is checked strictly: MAC present and valid, exactly one secret
- * bag of the expected type, 32 bytes.
+ * from it is checked strictly: MAC (HMAC-SHA256) present and valid, one
+ * encrypted safe (PBES2 with PBKDF2), iteration counts bounded before any
+ * key is derived, exactly one secret bag of the expected type, 32 bytes.
  */
 #include "lib/kdkbackup.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
+#include <openssl/x509.h>
 
 #include "lib/kdf.h"
 
@@ -144,6 +147,66 @@ static int take_secret(STACK_OF(PKCS12_SAFEBAG) *bags, struct secbuf *kdk,
 	return kdk->data ? 0 : -EBADMSG;
 }
 
+/*
+ * What an import costs is key derivation: the MAC key and the safe's PBKDF2
+ * key take as many rounds as the file names, and OpenSSL sets no limit
+ * short of INT_MAX (some ten minutes of CPU per derivation). Every count
+ * is checked against KDKBACKUP_MAX_ITER (see kdkbackup.h) before anything
+ * is derived.
+ */
+static bool iter_ok(const ASN1_INTEGER *iter)
+{
+	int64_t v;
+
+	return ASN1_INTEGER_get_int64(&v, iter) && v >= 1 &&
+	       v <= KDKBACKUP_MAX_ITER;
+}
+
+/*
+ * The PFX MAC must be HMAC-SHA256 (what we write): the digest algorithm is
+ * also where PBMAC1 (RFC 9579, OpenSSL >= 3.4) would hide another KDF with
+ * its own iteration count. An absent count means 1 (RFC 7292).
+ */
+static bool mac_ok(const PKCS12 *p12)
+{
+	const ASN1_OCTET_STRING *mac = NULL, *salt = NULL;
+	const X509_ALGOR *alg = NULL;
+	const ASN1_INTEGER *iter = NULL;
+	const ASN1_OBJECT *obj;
+
+	PKCS12_get0_mac(&mac, &alg, &salt, &iter, p12);
+	if (!mac || !alg)
+		return false;
+	X509_ALGOR_get0(&obj, NULL, NULL, alg);
+	return OBJ_obj2nid(obj) == NID_sha256 && (!iter || iter_ok(iter));
+}
+
+/* An encrypted safe must use PBES2 with PBKDF2 and a bounded count. */
+static bool safe_ok(const PKCS7 *p7)
+{
+	const X509_ALGOR *alg;
+	PBE2PARAM *pbe2 = NULL;
+	PBKDF2PARAM *kdf = NULL;
+	bool ok = false;
+
+	if (!p7->d.encrypted || !p7->d.encrypted->enc_data)
+		return false;
+	alg = p7->d.encrypted->enc_data->algorithm;
+	if (!alg || OBJ_obj2nid(alg->algorithm) != NID_pbes2)
+		return false;
+	pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM),
+					 alg->parameter);
+	if (!pbe2 || OBJ_obj2nid(pbe2->keyfunc->algorithm) != NID_id_pbkdf2)
+		goto out;
+	kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+					pbe2->keyfunc->parameter);
+	ok = kdf && iter_ok(kdf->iter);
+out:
+	PBKDF2PARAM_free(kdf);
+	PBE2PARAM_free(pbe2);
+	return ok;
+}
+
 int kdkbackup_import(const uint8_t *der, size_t len,
 		     const struct secbuf *pass, struct secbuf *kdk,
 		     char *provider, size_t plen)
@@ -151,7 +214,7 @@ int kdkbackup_import(const uint8_t *der, size_t len,
 	STACK_OF(PKCS7) *safes = NULL;
 	const unsigned char *p = der;
 	PKCS12 *p12;
-	int i, r;
+	int i, n, r;
 
 	kdk->data = NULL;
 	kdk->len = 0;
@@ -164,20 +227,29 @@ int kdkbackup_import(const uint8_t *der, size_t len,
 		PKCS12_free(p12);
 		return -EBADMSG;
 	}
-	if (!PKCS12_mac_present(p12)) {
-		r = -EBADMSG;
+	/*
+	 * All costs are checked before the first derivation, so the safes
+	 * are looked at before the MAC says they are ours: decoding is cheap.
+	 * One encrypted safe, as we write: each costs a derivation.
+	 */
+	r = -EBADMSG;
+	if (!PKCS12_mac_present(p12) || !mac_ok(p12))
 		goto out;
+	safes = PKCS12_unpack_authsafes(p12);
+	if (!safes)
+		goto out;
+	for (i = 0, n = 0; i < sk_PKCS7_num(safes); i++) {
+		const PKCS7 *p7 = sk_PKCS7_value(safes, i);
+
+		if (OBJ_obj2nid(p7->type) != NID_pkcs7_encrypted)
+			continue;
+		if (++n > 1 || !safe_ok(p7))
+			goto out;
 	}
 	if (!PKCS12_verify_mac(p12, (const char *)pass->data, (int)pass->len)) {
 		r = -EKEYREJECTED;
 		goto out;
 	}
-	safes = PKCS12_unpack_authsafes(p12);
-	if (!safes) {
-		r = -EBADMSG;
-		goto out;
-	}
-	r = -EBADMSG;
 	for (i = 0; i < sk_PKCS7_num(safes); i++) {
 		PKCS7 *p7 = sk_PKCS7_value(safes, i);
 		STACK_OF(PKCS12_SAFEBAG) *bags;

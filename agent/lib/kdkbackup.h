@@ -18,6 +18,15 @@
 #include "lib/secmem.h"
 
 #define KDKBACKUP_ITER 600000
+/*
+ * Largest iteration count (MAC or PBKDF2) an import accepts: a hostile file
+ * could otherwise name up to INT_MAX and hold an import for minutes per
+ * derivation. 4x ours leaves room for a later version raising
+ * KDKBACKUP_ITER (a backup must still open where an older agent restores
+ * it) while an import stays in the order of a second of CPU (about 0.2 s
+ * per 600000 rounds).
+ */
+#define KDKBACKUP_MAX_ITER (4 * KDKBACKUP_ITER)
 #define KDKBACKUP_MIN_PASS 8
 #define KDKBACKUP_MAX_PASS 1024
 #define KDKBACKUP_MAX_FILE 65536
@@ -32,9 +41,10 @@ int kdkbackup_export(const struct secbuf *kdk, const char *provider,
 		     const struct secbuf *pass, uint8_t **der, size_t *len);
 
 /*
- * Open a backup: -EBADMSG when it is not a vmcrypt KDK backup,
- * -EKEYREJECTED when the passphrase is wrong. The provider name recorded
- * in the file goes to @provider (@plen bytes). 0 or -errno.
+ * Open a backup: -EBADMSG when it is not a vmcrypt KDK backup (including
+ * an iteration count above KDKBACKUP_MAX_ITER, refused before any key
+ * derivation), -EKEYREJECTED when the passphrase is wrong. The provider
+ * name recorded in the file goes to @provider (@plen bytes). 0 or -errno.
  */
 int kdkbackup_import(const uint8_t *der, size_t len,
 		     const struct secbuf *pass, struct secbuf *kdk,

@@ -424,8 +424,13 @@ static int unmarshal_sealed(const struct tpm_sealed *s, TPM2B_PUBLIC *pub,
 	memset(priv, 0, sizeof(*priv));
 	if (!s->pub || !s->priv)
 		return -EBADMSG;
+	/*
+	 * tss2-mu does not hold a TPM2B_PUBLIC to its size field: one that
+	 * claims less than the structure that follows still unmarshals.
+	 */
 	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(s->pub, s->pub_len, &off, pub) !=
-		    TSS2_RC_SUCCESS || off != s->pub_len)
+		    TSS2_RC_SUCCESS || off != s->pub_len ||
+	    (size_t)pub->size + 2 != s->pub_len)
 		return -EBADMSG;
 	off = 0;
 	if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(s->priv, s->priv_len, &off,

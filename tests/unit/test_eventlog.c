@@ -244,6 +244,32 @@ TEST(parse_time)
 	EXPECT_EQ(-EINVAL, eventlog_parse_time("2026-11-23T02:40:40.Z", &ts));
 }
 
+/*
+ * Every accepted time is one the log can write back (years 1970..9999
+ * after the offset is applied), so it formats and parses to itself.
+ */
+TEST(parse_time_range)
+{
+	struct timespec ts, back;
+	char buf[40];
+
+	EXPECT_EQ(-EINVAL, eventlog_parse_time("1970-01-01T00:30:00+01:00", &ts));
+	EXPECT_EQ(-EINVAL, eventlog_parse_time("1970-01-01T00:00:00.999+00:01", &ts));
+	EXPECT_EQ(0, eventlog_parse_time("1970-01-01T01:00:00+01:00", &ts));
+	EXPECT_EQ(0, ts.tv_sec);
+	EXPECT_EQ(0, eventlog_parse_time("1970-01-01T00:00:00-00:01", &ts));
+	EXPECT_EQ(60, ts.tv_sec);
+	EXPECT_EQ(-EINVAL, eventlog_parse_time("9999-12-31T23:59:59-00:01", &ts));
+	EXPECT_EQ(-EINVAL, eventlog_parse_time("9999-12-31T23:30:00-01:00", &ts));
+	ASSERT_EQ(0, eventlog_parse_time("9999-12-31T23:59:59.999Z", &ts));
+	EXPECT_EQ(253402300799LL, (long long)ts.tv_sec);
+	eventlog_timestamp(&ts, buf, sizeof(buf));
+	EXPECT_STREQ("9999-12-31T23:59:59.999Z", buf);
+	ASSERT_EQ(0, eventlog_parse_time(buf, &back));
+	EXPECT_EQ(ts.tv_sec, back.tv_sec);
+	EXPECT_EQ(ts.tv_nsec, back.tv_nsec);
+}
+
 struct thr {
 	struct eventlog *el;
 	int id;

@@ -2,12 +2,18 @@
 /*
  * test_kdf.c - HKDF-SHA256 (RFC 5869 vectors), native KEK derivation and
  * labels, key fingerprints, and the PKCS#12 KDK backup (lib/kdf.c,
- * lib/kdkbackup.c).
+ * lib/kdkbackup.c), including files that name iteration counts we refuse.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
 
 #include "kselftest_harness.h"
 #include "lib/kdf.h"
@@ -235,6 +241,180 @@ TEST(backup_short_passphrase_refused)
 	EXPECT_EQ(NULL, der);
 	secbuf_free(&pass);
 	secbuf_free(&kdk);
+}
+
+/*
+ * A backup laid out as kdkbackup_export() writes it, but with chosen costs:
+ * keys are derived with enc_iter (PBKDF2) and mac_iter (PFX MAC); a claim
+ * (if not NULL) is then written over the count in the file, which builds a
+ * file naming any count without deriving with it. extra_safes adds empty
+ * encrypted safes; md is the MAC digest (NULL: SHA-256).
+ */
+struct pfx_spec {
+	int enc_iter, mac_iter;
+	const int64_t *enc_claim, *mac_claim;
+	int extra_safes;
+	const EVP_MD *md;
+};
+
+static int claim_pbkdf2(PKCS7 *p7, int64_t v)
+{
+	X509_ALGOR *alg = p7->d.encrypted->enc_data->algorithm;
+	PBKDF2PARAM *kdf = NULL;
+	PBE2PARAM *pbe2;
+	int r = -1;
+
+	pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
+	if (pbe2)
+		kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+						pbe2->keyfunc->parameter);
+	if (kdf && ASN1_INTEGER_set_int64(kdf->iter, v) &&
+	    ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), kdf,
+				    &pbe2->keyfunc->parameter) &&
+	    ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(PBE2PARAM), pbe2, &alg->parameter))
+		r = 0;
+	PBKDF2PARAM_free(kdf);
+	PBE2PARAM_free(pbe2);
+	return r;
+}
+
+static int make_pfx(const char *pass, const struct pfx_spec *sp,
+		    uint8_t **der, size_t *len)
+{
+	static const uint8_t kdk[32] = { 0x42 };
+	STACK_OF(PKCS12_SAFEBAG) *bags = sk_PKCS12_SAFEBAG_new_null();
+	STACK_OF(PKCS12_SAFEBAG) *none = sk_PKCS12_SAFEBAG_new_null();
+	STACK_OF(PKCS7) *safes = sk_PKCS7_new_null();
+	const ASN1_INTEGER *iter = NULL;
+	PKCS12_SAFEBAG *bag;
+	PKCS12 *p12 = NULL;
+	PKCS7 *p7 = NULL;
+	unsigned char *out = NULL;
+	int i, n, r = -1;
+
+	bag = PKCS12_SAFEBAG_create_secret(NID_hmacWithSHA256, V_ASN1_OCTET_STRING,
+					   kdk, sizeof(kdk));
+	if (!bags || !none || !safes || !bag ||
+	    !PKCS12_add_friendlyname_utf8(bag, KDKBACKUP_NAME_PREFIX "p", -1) ||
+	    !sk_PKCS12_SAFEBAG_push(bags, bag)) {
+		PKCS12_SAFEBAG_free(bag);
+		goto out;
+	}
+	p7 = PKCS12_pack_p7encdata_ex(NID_aes_256_cbc, pass, -1, NULL, 0,
+				      sp->enc_iter, bags, NULL, NULL);
+	if (!p7 || (sp->enc_claim && claim_pbkdf2(p7, *sp->enc_claim)) ||
+	    !sk_PKCS7_push(safes, p7))
+		goto out;
+	for (i = 0; i < sp->extra_safes; i++) {
+		p7 = PKCS12_pack_p7encdata_ex(NID_aes_256_cbc, pass, -1, NULL, 0,
+					      1, none, NULL, NULL);
+		if (!p7 || !sk_PKCS7_push(safes, p7))
+			goto out;
+	}
+	p7 = NULL;
+	p12 = PKCS12_add_safes(safes, NID_pkcs7_data);
+	if (!p12 || !PKCS12_set_mac(p12, pass, -1, NULL, 0, sp->mac_iter,
+				    sp->md ? sp->md : EVP_sha256()))
+		goto out;
+	if (sp->mac_claim) {
+		/* Absent when mac_iter is 1: claim only with mac_iter >= 2. */
+		PKCS12_get0_mac(NULL, NULL, NULL, &iter, p12);
+		if (!iter || !ASN1_INTEGER_set_int64((ASN1_INTEGER *)iter, *sp->mac_claim))
+			goto out;
+	}
+	n = i2d_PKCS12(p12, &out);
+	if (n <= 0)
+		goto out;
+	*der = malloc((size_t)n);
+	if (*der) {
+		memcpy(*der, out, (size_t)n);
+		*len = (size_t)n;
+		r = 0;
+	}
+out:
+	OPENSSL_free(out);
+	PKCS12_free(p12);
+	PKCS7_free(p7);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	sk_PKCS12_SAFEBAG_free(none);
+	return r;
+}
+
+static int import_spec(const struct pfx_spec *sp)
+{
+	struct secbuf pass = { 0 }, got = { 0 };
+	char prov[65];
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int r;
+
+	mkpass(&pass, "correct horse battery");
+	r = make_pfx("correct horse battery", sp, &der, &len);
+	if (r == 0)
+		r = kdkbackup_import(der, len, &pass, &got, prov, sizeof(prov));
+	else
+		r = -ENOTRECOVERABLE;	/* the test's own builder failed */
+	if (r == 0 && strcmp(prov, "p"))
+		r = -EPROTO;
+	if (r != 0 && got.data)
+		r = -EFAULT;		/* a refusal must not hand out a key */
+	secbuf_free(&got);
+	secbuf_free(&pass);
+	free(der);
+	return r;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A hostile backup must not make an import derive keys for hours: any
+ * iteration count above KDKBACKUP_MAX_ITER is refused with -EBADMSG before
+ * the first derivation. Low counts still open (nothing to protect there:
+ * whoever made the file knows what is in it).
+ */
+TEST(backup_iteration_counts_bounded)
+{
+	static const int64_t huge[] = {
+		KDKBACKUP_MAX_ITER + 1LL, INT32_MAX, (1LL << 32) + 1, 1LL << 40,
+		INT64_MAX, 0, -1,
+	};
+	double t0;
+	size_t i;
+
+	EXPECT_EQ(0, import_spec(&(struct pfx_spec){ .enc_iter = 1, .mac_iter = 1 }));
+	/* Well-formed files, really made with one round too many. */
+	EXPECT_EQ(-EBADMSG, import_spec(&(struct pfx_spec){
+		.enc_iter = KDKBACKUP_MAX_ITER + 1, .mac_iter = 1 }));
+	EXPECT_EQ(-EBADMSG, import_spec(&(struct pfx_spec){
+		.enc_iter = 1, .mac_iter = KDKBACKUP_MAX_ITER + 1 }));
+	/* The bound itself is accepted: the MAC is derived, and is wrong. */
+	EXPECT_EQ(-EKEYREJECTED, import_spec(&(struct pfx_spec){
+		.enc_iter = 1, .mac_iter = 2,
+		.mac_claim = &(int64_t){ KDKBACKUP_MAX_ITER } }));
+	/* Counts no one could wait for: refused at once, nothing derived. */
+	t0 = now_s();
+	for (i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+		EXPECT_EQ(-EBADMSG, import_spec(&(struct pfx_spec){
+			.enc_iter = 1, .mac_iter = 2, .mac_claim = &huge[i] }))
+			TH_LOG("MAC iterations %lld", (long long)huge[i]);
+		EXPECT_EQ(-EBADMSG, import_spec(&(struct pfx_spec){
+			.enc_iter = 1, .enc_claim = &huge[i], .mac_iter = 1 }))
+			TH_LOG("PBKDF2 iterations %lld", (long long)huge[i]);
+	}
+	EXPECT_GT(10.0, now_s() - t0);
+	/* Each encrypted safe costs a derivation: only the one we write. */
+	EXPECT_EQ(-EBADMSG, import_spec(&(struct pfx_spec){
+		.enc_iter = 1, .mac_iter = 1, .extra_safes = 1 }));
+	/* A MAC digest other than SHA-256 is not our format. */
+	EXPECT_EQ(-EBADMSG, import_spec(&(struct pfx_spec){
+		.enc_iter = 1, .mac_iter = 1, .md = EVP_sha1() }));
 }
 
 TEST_HARNESS_MAIN

@@ -2,9 +2,10 @@
 /*
  * test_tpm.c - lib/tpm.c against a real software TPM (swtpm on 127.0.0.1):
  * seal/unseal with and without a PCR policy, PCR change detection, corrupt
- * and foreign blobs, no TPM, the TSS return-code mapping, survival of a
- * dictionary-attack lockout, and recovery of a sealed object by hand with
- * tpm2-tools using the documented primary template.
+ * and foreign blobs (a lying TPM2B size field, without a TPM), no TPM,
+ * the TSS return-code mapping, survival of a dictionary-attack lockout,
+ * and recovery of a sealed object by hand with tpm2-tools using the
+ * documented primary template.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <tss2/tss2_common.h>
+#include <tss2/tss2_mu.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "kselftest_harness.h"
@@ -367,6 +369,62 @@ TEST(pcr_lists)
 	EXPECT_EQ(-EINVAL, tpm_pcrs_parse("007", &m));
 	EXPECT_EQ(-EINVAL, tpm_pcrs_parse("7 ", &m));
 	EXPECT_EQ(-EINVAL, tpm_pcrs_parse("+7", &m));
+}
+
+/*
+ * Sealed files load without a TPM. A TPM2B_PUBLIC whose size field claims
+ * less than the structure after it is corrupt, though tss2-mu unmarshals
+ * it (found by fuzz_tpm_sealed).
+ */
+TEST(sealed_file_size_field)
+{
+	static const char *const ext[] = { "pub", "priv", "pcrs" };
+	struct tpm_sealed s = { 0 }, l = { 0 };
+	TPM2B_PUBLIC pub = { 0 };
+	uint8_t pubbuf[sizeof(TPM2B_PUBLIC)], privbuf[64];
+	char dir[] = "/tmp/test_tpm.XXXXXX", path[64];
+	size_t off = 0, i;
+	unsigned int size;
+
+	pub.publicArea.type = TPM2_ALG_KEYEDHASH;
+	pub.publicArea.nameAlg = TPM2_ALG_SHA256;
+	pub.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM |
+		TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_NODA | TPMA_OBJECT_USERWITHAUTH;
+	pub.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+	pub.publicArea.unique.keyedHash.size = 32;
+	memset(pub.publicArea.unique.keyedHash.buffer, 0xab, 32);
+	ASSERT_EQ(TSS2_RC_SUCCESS, Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, pubbuf,
+								 sizeof(pubbuf), &off));
+	s.pub = pubbuf;
+	s.pub_len = off;
+	privbuf[0] = 0;
+	privbuf[1] = sizeof(privbuf) - 2;
+	memset(privbuf + 2, 0x5c, sizeof(privbuf) - 2);
+	s.priv = privbuf;
+	s.priv_len = sizeof(privbuf);
+	ASSERT_NE(NULL, mkdtemp(dir));
+
+	ASSERT_EQ(0, tpm_sealed_save(dir, "obj", &s));
+	ASSERT_EQ(0, tpm_sealed_load(dir, "obj", &l));
+	EXPECT_EQ(s.pub_len, l.pub_len);
+	EXPECT_EQ(0, memcmp(l.pub, s.pub, s.pub_len));
+	tpm_sealed_free(&l);
+
+	/* The same bytes, but a size field 4 short. */
+	size = (unsigned int)pubbuf[0] << 8 | pubbuf[1];
+	ASSERT_EQ(s.pub_len - 2, size);
+	pubbuf[0] = (uint8_t)((size - 4) >> 8);
+	pubbuf[1] = (uint8_t)(size - 4);
+	ASSERT_EQ(0, tpm_sealed_save(dir, "obj", &s));
+	EXPECT_EQ(-EBADMSG, tpm_sealed_load(dir, "obj", &l));
+	EXPECT_EQ(NULL, l.pub);
+	tpm_sealed_free(&l);
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/obj.%s", dir, ext[i]);
+		unlink(path);
+	}
+	rmdir(dir);
 }
 
 TEST_HARNESS_MAIN
