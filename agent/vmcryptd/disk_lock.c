@@ -63,6 +63,7 @@ static int targets(struct request *rq, struct json_object *args,
 {
 	const char *name = NULL;
 	bool all = false;
+	size_t i;
 	int r;
 
 	r = args_bool(rq, args, "all", &all);
@@ -75,17 +76,24 @@ static int targets(struct request *rq, struct json_object *args,
 		request_error(rq, "give either a device name or all");
 		return -EINVAL;
 	}
+	r = disk_collect(list, n);
+	if (r) {
+		request_error(rq, "cannot list device-mapper devices: %s",
+			      r == -ENODEV ? "device-mapper is not available (load dm-mod)" :
+			      strerror(-r));
+		return r;
+	}
 	if (all)
-		return disk_collect(list, n);
-	*list = calloc(1, sizeof(**list));
-	if (!*list)
-		return -ENOMEM;
-	if (disk_find_open_name(name, *list)) {
+		return 0;
+	for (i = 0; i < *n && strcmp((*list)[i].name, name); i++)
+		;
+	if (i == *n) {
 		request_error(rq, "no open vmcrypt disk named '%s'", name);
 		free(*list);
 		*list = NULL;
 		return -ENODEV;
 	}
+	memmove(*list, *list + i, sizeof(**list));
 	*n = 1;
 	return 0;
 }
@@ -161,12 +169,26 @@ static int unlock_one(struct daemon *d, struct request *rq, const struct open_di
 	return r;
 }
 
+/* Append @name to the comma-separated list @buf (", ..." once it is full). */
+static void add_name(char *buf, size_t len, const char *name)
+{
+	size_t used = strlen(buf);
+
+	if (used + strlen(name) + 8 >= len) {
+		if (!strstr(buf, ", ..."))
+			snprintf(buf + used, len - used, ", ...");
+		return;
+	}
+	snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
+}
+
 static int lock_op(struct daemon *d, struct request *rq, struct json_object *args,
 		   struct json_object *result, bool lock)
 {
 	struct json_object *done = json_object_new_array();
 	struct open_disk *list = NULL;
 	struct luks_info *info = calloc(1, sizeof(*info));
+	char ok[256] = "", failed[256] = "", why[sizeof(rq->error)];
 	size_t n = 0, i;
 	int r, first = 0;
 
@@ -205,13 +227,22 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 			/* Keep going with the others; report the first failure. */
 			if (!first) {
 				first = r;
-				request_error(rq, "%s", sub.error);
+				snprintf(why, sizeof(why), "%s", sub.error);
 			}
+			add_name(failed, sizeof(failed), list[i].name);
 			continue;
 		}
+		add_name(ok, sizeof(ok), list[i].name);
 		json_object_array_add(done, json_object_new_string(list[i].name));
 	}
 	r = first;
+	/* An error drops the result: say here which disks are done, which not. */
+	if (r && n > 1)
+		request_error(rq, "%s; %s: %s; not %s: %s", why,
+			      lock ? "locked" : "unlocked", ok[0] ? ok : "none",
+			      lock ? "locked" : "unlocked", failed);
+	else if (r)
+		request_error(rq, "%s", why);
 out:
 	json_object_object_add(result, lock ? "locked" : "unlocked", done);
 	free(list);

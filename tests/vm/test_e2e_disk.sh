@@ -32,7 +32,7 @@ cleanup() {
 		tail -n 15 "$E2E_DLOG" | sed 's/^/#   /'
 	fi
 	[ -n "${FIO_PID:-}" ] && kill "$FIO_PID" 2>/dev/null
-	for n in $NAME recov; do
+	for n in $NAME recov e2e-manual; do
 		dmsetup resume "$n" >/dev/null 2>&1
 		dmsetup remove "$n" >/dev/null 2>&1
 	done
@@ -51,7 +51,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 30
+tap_plan 31
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null
@@ -210,6 +210,29 @@ case $ul in
 	fi ;;
 *) tap_fail "unlock refuses a header with another LUKS UUID" "$ul" ;;
 esac
+
+# --- unlock --all goes on past a disk it cannot unlock, and says which
+# disks it did (e2e-manual: a vmcrypt table made by hand, no LUKS header)
+truncate -s 32M "$W/manual.img"
+mloop=$(losetup -f --show "$W/manual.img")
+head -c 64 /dev/urandom | keyctl padd logon vmcrypt:e2e-manual @s >/dev/null
+dmsetup create e2e-manual --uuid VMCRYPT-0123456789abcdef0123456789abcdef-e2e-manual \
+	--table "0 $(blockdev --getsz "$mloop") vmcrypt aes-xts-plain64 :64:logon:vmcrypt:e2e-manual 0 $mloop 0 1 sector_size:4096"
+lk=$(ctl lock --all 2>&1)
+ul=$(ctl unlock --all 2>&1)
+urc=$?
+got=$(e2e_sum /dev/mapper/$NAME 8)
+case $ul in
+*"cannot read the vmcrypt token of $W/manual.img ($mloop)"*"; unlocked: $NAME; not unlocked: e2e-manual")
+	if [ $urc = 1 ] && [ "$got" = "$want" ] && printf '%s' "$lk" | grep -q "Locked e2e-manual"; then
+		tap_ok "unlock --all: one disk failing does not stop the others; the error names both sets"
+	else
+		tap_fail "unlock --all with one failing disk" "rc $urc; lock: $lk; data $got"
+	fi ;;
+*) tap_fail "unlock --all names what it unlocked and what not" "rc $urc: $ul" ;;
+esac
+dmsetup remove e2e-manual 2>/dev/null || { dmsetup resume e2e-manual; dmsetup remove e2e-manual; }
+losetup -d "$mloop"
 
 # --- shallow rekey while open ---
 dd if="$W/data" of=/dev/mapper/$NAME bs=1M oflag=direct status=none
