@@ -156,7 +156,8 @@ int provider_backup(int argc, char **argv)
 		"'vmcryptctl provider restore FILE' to derive the same keys there.\n"
 		"The passphrase is read from the terminal (no echo) unless given in a file.\n\n"
 		"  --out FILE              the backup file to create (must not exist; mode 0600)\n"
-		"  --passphrase-file FILE  read the passphrase from FILE (one line)\n";
+		"  --passphrase-file FILE  the passphrase: FILE's content, less one\n"
+		"                          trailing newline\n";
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
@@ -255,7 +256,8 @@ int provider_restore(int argc, char **argv)
 		"key is sealed in this host's TPM.\n\n"
 		"  --name NAME             provider name (default: the name in the backup;\n"
 		"                          disks name their provider, so keep it if you can)\n"
-		"  --passphrase-file FILE  read the passphrase from FILE (one line)\n"
+		"  --passphrase-file FILE  the passphrase: FILE's content, less one\n"
+		"                          trailing newline\n"
 		"  --allow-no-tpm          without a TPM, store the key in a root-only file\n"
 		"                          (NOT secure)\n"
 		"  --json                  print the result as JSON\n";
