@@ -156,7 +156,8 @@ int args_bool(struct request *rq, struct json_object *args, const char *key,
  * Validators with clear errors: a name (provider/VM: 1-64 characters of
  * [A-Za-z0-9._-], not starting with '.' or '-'; VM names may contain
  * spaces too) and an RFC 4122 textual UUID (36 characters, 8-4-4-4-12
- * hex). 0 or -EINVAL after request_error().
+ * hex). The rules are lib/names.h, which the state files' parsers share.
+ * 0 or -EINVAL after request_error().
  */
 int validate_name(struct request *rq, const char *what, const char *s);
 int validate_vm_name(struct request *rq, const char *s);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * keys.c - KEK lookup (memory cache, provider, persisted cache), the VM ->
- * KEK map (STATE_DIR/vms.json) and creation of a VM's KEK. See keys.h.
+ * KEK map (STATE_DIR/vms.json; its codec is lib/vmmap.c) and creation of
+ * a VM's KEK. See keys.h.
  *
  * Locking: ks->lock guards the cache and the map and is never held across
  * provider calls or file writes (it may take the registry's lock inside,
@@ -22,7 +23,9 @@
 
 #include <json-c/json.h>
 
+#include "lib/atomicfile.h"
 #include "lib/log.h"
+#include "lib/vmmap.h"
 #include "vmcryptd/provider.h"
 
 struct kek_entry {
@@ -30,15 +33,6 @@ struct kek_entry {
 	char *provider;
 	char *kek_id;
 	struct secbuf kek;
-};
-
-struct vm_entry {
-	struct vm_entry *next;
-	char uuid[37];
-	char *name;
-	char *provider;
-	char *kek_id;
-	char created[40];
 };
 
 struct inflight {
@@ -51,7 +45,7 @@ struct keystore {
 	pthread_mutex_t lock;		/* memory only, never held across I/O */
 	pthread_cond_t cond;
 	struct kek_entry *cache;
-	struct vm_entry *vms;
+	struct vmmap map;		/* the VM -> KEK map, as in vms.json */
 	struct inflight *busy;
 	char *map_path;
 };
@@ -62,14 +56,6 @@ static void kek_entry_free(struct kek_entry *e)
 	free(e->provider);
 	free(e->kek_id);
 	free(e);
-}
-
-static void vm_entry_free(struct vm_entry *v)
-{
-	free(v->name);
-	free(v->provider);
-	free(v->kek_id);
-	free(v);
 }
 
 /* Caller holds ks->lock. */
@@ -163,54 +149,11 @@ static void now_rfc3339(char *buf, size_t len)
 	eventlog_timestamp(&ts, buf, len);
 }
 
-/* One VM->KEK map entry as JSON, as stored in vms.json and listed. */
-static struct json_object *vm_entry_to_json(const struct vm_entry *v)
-{
-	struct json_object *e = json_object_new_object();
-
-	if (!e)
-		return NULL;
-	json_object_object_add(e, "vm_uuid", json_object_new_string(v->uuid));
-	json_object_object_add(e, "vm_name", json_object_new_string(v->name));
-	json_object_object_add(e, "provider", json_object_new_string(v->provider));
-	json_object_object_add(e, "kek_id", json_object_new_string(v->kek_id));
-	json_object_object_add(e, "created", json_object_new_string(v->created));
-	return e;
-}
-
 /* Serialise the map into *@out (caller holds ks->lock; no I/O here). */
-static int map_serialize(struct keystore *ks, char **out)
+static int map_serialize(struct keystore *ks, char **out, char *why,
+			 size_t whylen)
 {
-	struct json_object *root = json_object_new_object();
-	struct json_object *arr = json_object_new_array();
-	struct vm_entry *v;
-	const char *s;
-	size_t len;
-	int r;
-
-	if (!root || !arr) {
-		json_object_put(root);
-		json_object_put(arr);
-		return -ENOMEM;
-	}
-	json_object_object_add(root, "version", json_object_new_int(1));
-	json_object_object_add(root, "vms", arr);
-	for (v = ks->vms; v; v = v->next) {
-		struct json_object *e = vm_entry_to_json(v);
-
-		/* Never write a map with VMs missing from it. */
-		if (!e || json_object_array_add(arr, e) < 0) {
-			json_object_put(e);
-			json_object_put(root);
-			return -ENOMEM;
-		}
-	}
-	s = json_object_to_json_string_length(root, JSON_C_TO_STRING_PRETTY |
-					      JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	*out = s ? strndup(s, len) : NULL;
-	r = *out ? 0 : -ENOMEM;
-	json_object_put(root);
-	return r;
+	return vmmap_format(&ks->map, out, why, whylen);
 }
 
 /* Write a serialised map (caller holds ks->write_lock, not ks->lock). */
@@ -222,22 +165,18 @@ static int map_write(struct keystore *ks, char *text, int r)
 	return r;
 }
 
-static const char *jstr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, k, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
+/*
+ * Load vms.json. A map that cannot be read or parsed whole stops the
+ * start (the caller gives up): running on without it would forget which
+ * KEK each VM has, and the next write would make that permanent.
+ */
 int keys_init(struct daemon *d)
 {
 	struct keystore *ks = calloc(1, sizeof(*ks));
-	struct json_object *root = NULL, *arr;
-	size_t i, n;
-	int r = 0;
+	uint8_t *text = NULL;
+	char why[512];
+	size_t len;
+	int r;
 
 	if (!ks)
 		return -ENOMEM;
@@ -248,47 +187,27 @@ int keys_init(struct daemon *d)
 	ks->map_path = daemon_state_path(d, "vms.json");
 	if (!ks->map_path)
 		return -ENOMEM;
-	if (access(ks->map_path, F_OK) < 0 && errno == ENOENT)
+	r = atomicfile_read(ks->map_path, VMMAP_MAX_BYTES, &text, &len);
+	if (r == -ENOENT)
 		return 0;
-	root = json_object_from_file(ks->map_path);
-	if (!root || !json_object_object_get_ex(root, "vms", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		log_err("%s: not a valid VM map", ks->map_path);
-		json_object_put(root);
-		return -EINVAL;
+	if (r == -EFBIG) {
+		log_err("%s: not a valid VM map: larger than %u MiB",
+			ks->map_path, VMMAP_MAX_BYTES >> 20);
+		return r;
 	}
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(arr, i);
-		const char *u = jstr(e, "vm_uuid"), *nm = jstr(e, "vm_name");
-		const char *p = jstr(e, "provider"), *k = jstr(e, "kek_id");
-		const char *c = jstr(e, "created");
-		struct vm_entry *v;
-
-		if (!u || strlen(u) != 36 || !nm || !p || !k) {
-			log_err("%s: entry %zu is malformed", ks->map_path, i);
-			r = -EINVAL;
-			break;
-		}
-		v = calloc(1, sizeof(*v));
-		if (!v) {
-			r = -ENOMEM;
-			break;
-		}
-		memcpy(v->uuid, u, 37);
-		v->name = strdup(nm);
-		v->provider = strdup(p);
-		v->kek_id = strdup(k);
-		snprintf(v->created, sizeof(v->created), "%s", c ? c : "");
-		if (!v->name || !v->provider || !v->kek_id) {
-			vm_entry_free(v);
-			r = -ENOMEM;
-			break;
-		}
-		v->next = ks->vms;
-		ks->vms = v;
+	if (r < 0) {
+		log_err("cannot read the VM map %s: %s", ks->map_path,
+			r == -EINVAL ? "not a regular file" : strerror(-r));
+		return r;
 	}
-	json_object_put(root);
+	r = vmmap_parse((const char *)text, len, &ks->map, why, sizeof(why));
+	free(text);
+	if (r == -EINVAL)
+		log_err("%s: not a valid VM map: %s", ks->map_path, why);
+	else if (r < 0)
+		log_err("cannot load the VM map %s: %s", ks->map_path, strerror(-r));
+	else
+		log_info("%zu VM(s) in the VM map", ks->map.n);
 	return r;
 }
 
@@ -304,12 +223,7 @@ void keys_free(struct daemon *d)
 		ks->cache = e->next;
 		kek_entry_free(e);
 	}
-	while (ks->vms) {
-		struct vm_entry *v = ks->vms;
-
-		ks->vms = v->next;
-		vm_entry_free(v);
-	}
+	vmmap_free(&ks->map);
 	free(ks->map_path);
 	pthread_mutex_destroy(&ks->write_lock);
 	pthread_mutex_destroy(&ks->lock);
@@ -394,17 +308,6 @@ done:
 	return r;
 }
 
-/* Caller holds ks->lock. */
-static struct vm_entry *vm_find(struct keystore *ks, const char *uuid)
-{
-	struct vm_entry *v;
-
-	for (v = ks->vms; v; v = v->next)
-		if (!strcmp(v->uuid, uuid))
-			return v;
-	return NULL;
-}
-
 static void busy_enter(struct keystore *ks, const char *uuid)
 {
 	struct inflight *f;
@@ -456,9 +359,11 @@ static int create_and_bind(struct daemon *d, struct request *rq,
 {
 	struct keystore *ks = d->keys;
 	struct vm_binding vm = { vm_name, uuid };
-	struct vm_entry *v, *nv;
+	char created[VMMAP_TIME_SIZE], why[256] = "", *text = NULL;
+	struct vmmap_entry ne, *v;
 	struct provider *p;
 	char *id = NULL;
+	bool added;
 	int r;
 
 	r = provider_get(d, rq, provider, &p);
@@ -481,68 +386,47 @@ static int create_and_bind(struct daemon *d, struct request *rq,
 	(void)cache_put(d, ks, p, id, out);
 	persist_store(d, rq, p->name, id, out);
 
-	nv = calloc(1, sizeof(*nv));
-	if (nv) {
-		memcpy(nv->uuid, uuid, 37);
-		nv->name = strdup(vm_name);
-		nv->provider = strdup(p->name);
-		nv->kek_id = strdup(id);
-		now_rfc3339(nv->created, sizeof(nv->created));
-	}
-	if (!nv || !nv->name || !nv->provider || !nv->kek_id) {
-		r = -ENOMEM;
-		if (nv)
-			vm_entry_free(nv);
+	now_rfc3339(created, sizeof(created));
+	/* An id the map could not hold must not be handed out as bound. */
+	r = vmmap_entry_set(&ne, uuid, vm_name, p->name, id, created, why,
+			    sizeof(why));
+	if (r < 0) {
+		request_error(rq, "a key was created on provider %s but cannot be recorded for VM %s: %s",
+			      p->name, uuid, why);
 		goto fail;
 	}
 	/*
 	 * Change the map in memory, write it without holding ks->lock (the
 	 * cache stays usable during the fsync), undo on failure. write_lock
-	 * keeps other map changes out until then.
+	 * keeps other map changes out until then, so v stays where it is.
 	 */
 	pthread_mutex_lock(&ks->write_lock);
 	pthread_mutex_lock(&ks->lock);
-	v = vm_find(ks, uuid);
+	v = vmmap_find(&ks->map, uuid);
 	if (v) {
-		/* Swap contents so that a failed save can restore the old. */
-		struct vm_entry old = *v;
-		char *text = NULL;
+		struct vmmap_entry old = *v;
 
-		v->name = nv->name;
-		v->provider = nv->provider;
-		v->kek_id = nv->kek_id;
-		memcpy(v->created, nv->created, sizeof(v->created));
-		r = map_serialize(ks, &text);
-		pthread_mutex_unlock(&ks->lock);
-		r = map_write(ks, text, r);
-		pthread_mutex_lock(&ks->lock);
-		if (r < 0) {
-			v->name = old.name;
-			v->provider = old.provider;
-			v->kek_id = old.kek_id;
-			memcpy(v->created, old.created, sizeof(v->created));
-			old.name = nv->name;
-			old.provider = nv->provider;
-			old.kek_id = nv->kek_id;
-		}
-		pthread_mutex_unlock(&ks->lock);
-		free(old.name);
-		free(old.provider);
-		free(old.kek_id);
-		free(nv);
-	} else {
-		char *text = NULL;
-
-		nv->next = ks->vms;
-		ks->vms = nv;
-		r = map_serialize(ks, &text);
+		*v = ne;
+		r = map_serialize(ks, &text, why, sizeof(why));
 		pthread_mutex_unlock(&ks->lock);
 		r = map_write(ks, text, r);
 		if (r < 0) {
 			pthread_mutex_lock(&ks->lock);
-			ks->vms = nv->next;
+			*v = old;
 			pthread_mutex_unlock(&ks->lock);
-			vm_entry_free(nv);
+		}
+	} else {
+		r = vmmap_add(&ks->map, &ne);
+		added = r == 0;
+		if (added)
+			r = map_serialize(ks, &text, why, sizeof(why));
+		pthread_mutex_unlock(&ks->lock);
+		r = map_write(ks, text, r);
+		if (r < 0 && added) {
+			/* Still the last entry: only write_lock holders add. */
+			pthread_mutex_lock(&ks->lock);
+			ks->map.n--;
+			pthread_mutex_unlock(&ks->lock);
 		}
 	}
 	pthread_mutex_unlock(&ks->write_lock);
@@ -560,7 +444,7 @@ static int create_and_bind(struct daemon *d, struct request *rq,
 	return 0;
 fail:
 	request_error(rq, "key %s was created on provider %s but could not be recorded for VM %s: %s",
-		      id, p->name, uuid, strerror(-r));
+		      id, p->name, uuid, why[0] ? why : strerror(-r));
 	free(id);
 	secbuf_free(out);
 	provider_put(p);
@@ -591,7 +475,7 @@ int keys_kek_for_vm(struct daemon *d, struct request *rq, const char *provider,
 	struct keystore *ks = d->keys;
 	struct provider *cur_p = NULL;
 	char uuid[37], *prov = NULL, *id = NULL;
-	struct vm_entry *v;
+	struct vmmap_entry *v;
 	int r;
 
 	*kek_id = NULL;
@@ -604,7 +488,7 @@ int keys_kek_for_vm(struct daemon *d, struct request *rq, const char *provider,
 	busy_enter(ks, uuid);
 
 	pthread_mutex_lock(&ks->lock);
-	v = vm_find(ks, uuid);
+	v = vmmap_find(&ks->map, uuid);
 	if (v) {
 		prov = strdup(v->provider);
 		id = strdup(v->kek_id);
@@ -662,12 +546,31 @@ int keys_new_kek_for_vm(struct daemon *d, struct request *rq,
 	return r;
 }
 
+int keys_vm_provider(struct daemon *d, const char *vm_uuid, char *out,
+		     size_t len)
+{
+	struct keystore *ks = d->keys;
+	const struct vmmap_entry *v;
+	char uuid[37];
+	int r = -ENOENT;
+
+	if (strlen(vm_uuid) != 36)
+		return -EINVAL;
+	lower_uuid(uuid, vm_uuid);
+	pthread_mutex_lock(&ks->lock);
+	v = vmmap_find(&ks->map, uuid);
+	if (v)
+		r = snprintf(out, len, "%s", v->provider) < (int)len ? 0 : -ENAMETOOLONG;
+	pthread_mutex_unlock(&ks->lock);
+	return r;
+}
+
 int keys_vm_map(struct daemon *d, struct json_object **out)
 {
 	struct keystore *ks = d->keys;
 	struct json_object *root = json_object_new_object();
 	struct json_object *arr = json_object_new_array();
-	struct vm_entry *v;
+	size_t i;
 
 	if (!root || !arr) {
 		json_object_put(root);
@@ -675,8 +578,8 @@ int keys_vm_map(struct daemon *d, struct json_object **out)
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&ks->lock);
-	for (v = ks->vms; v; v = v->next) {
-		struct json_object *e = vm_entry_to_json(v);
+	for (i = 0; i < ks->map.n; i++) {
+		struct json_object *e = vmmap_entry_json(&ks->map.v[i]);
 
 		if (e && json_object_array_add(arr, e) < 0)
 			json_object_put(e);

@@ -11,7 +11,10 @@
  * "key.unavailable" (nowhere).
  *
  * Each VM has one current KEK: the VM map STATE_DIR/vms.json (0600,
- * atomic) records vm_uuid -> {vm_name, provider, kek_id, created}.
+ * atomic; format and rules in lib/vmmap.h) records vm_uuid -> {vm_name,
+ * provider, kek_id, created}. keys_init() refuses a map it cannot load
+ * whole (-EINVAL, the log names the entry and member): the daemon does
+ * not start rather than forget a VM's KEK.
  * keys_kek_for_vm() returns the VM's KEK, creating, activating and binding
  * one on first use; keys_new_kek_for_vm() always creates a new one and
  * makes it the VM's current KEK (key create, shallow rekey). Old KEKs stay
@@ -49,6 +52,13 @@ int keys_new_kek_for_vm(struct daemon *d, struct request *rq,
 			const char *provider, const char *vm_name,
 			const char *vm_uuid, char **kek_id,
 			char **provider_out, struct secbuf *out);
+
+/*
+ * The provider of VM @vm_uuid's current KEK into @out: 0, or -ENOENT when
+ * the VM has no KEK in the map.
+ */
+int keys_vm_provider(struct daemon *d, const char *vm_uuid, char *out,
+		     size_t len);
 
 /* Drop every in-memory KEK of @provider (provider removed). */
 void keys_forget_provider(struct daemon *d, const char *provider);

@@ -15,8 +15,8 @@
 
 #include <json-c/json.h>
 
-#include "kmip/kmip.h"
 #include "lib/kdf.h"
+#include "lib/names.h"
 #include "vmcryptd/keys.h"
 #include "vmcryptd/ops.h"
 
@@ -24,15 +24,13 @@
  * Key ids are the provider's text (KMIP Unique Identifier): 1-KMIP_UID_MAX
  * bytes without control characters, which would otherwise reach the event
  * log and the terminals of those who read it (the same rule as for the ids
- * servers send: kmip_text_clean()).
+ * servers send and the VM map holds: names_key_id_ok()).
  */
 static int validate_key_id(struct request *rq, const char *id)
 {
-	size_t n = strlen(id);
-
-	if (n == 0 || n > KMIP_UID_MAX || !kmip_text_clean(id, n)) {
+	if (!names_key_id_ok(id)) {
 		request_error(rq, "invalid key id: use 1-%d printable characters",
-			      KMIP_UID_MAX);
+			      NAMES_KEY_ID_MAX);
 		return -EINVAL;
 	}
 	return 0;

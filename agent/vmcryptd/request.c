@@ -4,7 +4,6 @@
  * parsing and validation, config snapshots, atomic state-file writes
  * (lib/atomicfile.c).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 
 #include "lib/atomicfile.h"
 #include "lib/log.h"
+#include "lib/names.h"
 #include "vmcryptd/daemon.h"
 
 void request_error(struct request *rq, const char *fmt, ...)
@@ -155,59 +155,27 @@ int args_bool(struct request *rq, struct json_object *args, const char *key,
 	return 0;
 }
 
-static int name_ok(const char *s, bool spaces)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-' || s[0] == ' ' ||
-	    s[n - 1] == ' ')
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!(isalnum(c) || c == '.' || c == '_' || c == '-' ||
-		      (spaces && c == ' ')))
-			return 0;
-	}
-	return 1;
-}
-
 int validate_name(struct request *rq, const char *what, const char *s)
 {
-	if (name_ok(s, false))
+	if (names_provider_ok(s))
 		return 0;
-	request_error(rq, "invalid %s '%s': use 1-64 characters of letters, digits, '.', '_' and '-', not starting with '.' or '-'",
-		      what, s);
+	request_error(rq, "invalid %s '%s': use " NAMES_PROVIDER_RULE, what, s);
 	return -EINVAL;
 }
 
 int validate_vm_name(struct request *rq, const char *s)
 {
-	if (name_ok(s, true))
+	if (names_vm_name_ok(s))
 		return 0;
-	request_error(rq, "invalid VM name '%s': use 1-64 characters of letters, digits, spaces, '.', '_' and '-', not starting with '.', '-' or a space",
-		      s);
+	request_error(rq, "invalid VM name '%s': use " NAMES_VM_RULE, s);
 	return -EINVAL;
 }
 
 int validate_uuid(struct request *rq, const char *s)
 {
-	size_t i;
-
-	if (strlen(s) != 36)
-		goto bad;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				goto bad;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			goto bad;
-		}
-	}
-	return 0;
-bad:
-	request_error(rq, "invalid VM UUID '%s': expected 8-4-4-4-12 hexadecimal digits, e.g. 564d2f1e-0d3c-4b5a-9e8f-1a2b3c4d5e6f",
-		      s);
+	if (names_uuid_ok(s))
+		return 0;
+	request_error(rq, "invalid VM UUID '%s': expected " NAMES_UUID_RULE, s);
 	return -EINVAL;
 }
 
