@@ -24,7 +24,7 @@ int op_disk_rekey(struct daemon *d, struct request *rq,
 	struct secbuf dek = { 0 }, kek = { 0 };
 	struct luks_info *info = calloc(1, sizeof(*info));
 	struct vmcrypt_token tok;
-	char *kek_id = NULL, *prov = NULL, old_id[256], old_prov[65];
+	char *kek_id = NULL, *prov = NULL, old_id[256], old_prov[65], vm_prov[65];
 	bool is_file, shallow = true;
 	int r;
 
@@ -51,6 +51,15 @@ int op_disk_rekey(struct daemon *d, struct request *rq,
 	r = disk_get_dek(d, rq, path, info, &dek);
 	if (r)
 		goto fail;
+	/*
+	 * No --provider: the VM's provider (its current KEK's in the map, or
+	 * the one the disk names), never silently the default one.
+	 */
+	if (!provider) {
+		if (keys_vm_provider(d, info->tok.vm_uuid, vm_prov, sizeof(vm_prov)))
+			snprintf(vm_prov, sizeof(vm_prov), "%s", info->tok.provider);
+		provider = vm_prov;
+	}
 	r = keys_new_kek_for_vm(d, rq, provider, info->tok.vm_name, info->tok.vm_uuid,
 				&kek_id, &prov, &kek);
 	if (r)

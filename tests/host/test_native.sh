@@ -136,6 +136,15 @@ if command -v pykmip-server >/dev/null && h_kms_start "$T/kms1"; then
 	K5=$(h_ctl a key create --provider nkp --vm-name v5 --vm-uuid 5a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d 2>"$T/err")
 	[ "$K5" = "native:nkp:5a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" ] &&
 		tap_ok "--provider nkp still derives natively" || tap_fail "explicit native" "$K5"
+	# A rekey without --provider keeps the VM on its provider, whatever
+	# the default is (kms1 here).
+	h_ctl a format "$T/v6.img" --size 20M --provider nkp --vm-name v6 \
+		--vm-uuid 6a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d >/dev/null 2>"$T/err" ||
+		tap_fail "format an image on nkp" "$(cat "$T/err")"
+	prov=$(h_ctl a rekey --shallow "$T/v6.img" --json 2>"$T/err" |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["provider"])')
+	[ "$prov" = nkp ] && tap_ok "rekey without --provider stays on the VM's provider (nkp), not the default" ||
+		tap_fail "rekey without --provider" "provider '$prov' $(cat "$T/err")"
 else
 	tap_skip "coexistence with a KMIP provider" "pykmip-server unavailable"
 fi
