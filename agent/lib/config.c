@@ -127,17 +127,21 @@ static char *trim(char *s)
 	return s;
 }
 
+/* 0, -EINVAL (not a decimal integer) or -ERANGE (outside min..max). */
 static int parse_int(const char *v, long min, long max, int *out)
 {
+	const char *digits = *v == '-' ? v + 1 : v;
 	char *end;
 	long n;
 
-	if (!*v || !isdigit((unsigned char)*v))
+	if (!isdigit((unsigned char)*digits))
 		return -EINVAL;
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (errno || *end || n < min || n > max)
+	if (*end)
 		return -EINVAL;
+	if (errno || n < min || n > max)
+		return -ERANGE;
 	*out = (int)n;
 	return 0;
 }
@@ -212,8 +216,13 @@ static int set_str(char **field, const char *v)
 	return 0;
 }
 
-/* Apply one "key = value" to @c; -EINVAL with @why, or -ENOMEM. */
-static int apply(struct config *c, const char *key, char *val, const char **why)
+/*
+ * Apply one "key = value" to @c; -EINVAL with @why, or -ENOMEM. @why is
+ * a fixed text the caller follows with the key, or @buf when the message
+ * needs the value too (it then names the key itself).
+ */
+static int apply(struct config *c, const char *key, char *val, const char **why,
+		 char *buf, size_t buflen)
 {
 	static const struct {
 		const char *key;
@@ -260,9 +269,16 @@ static int apply(struct config *c, const char *key, char *val, const char **why)
 	}
 	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
 		if (!strcmp(key, ints[i].key)) {
-			if (parse_int(val, ints[i].min, ints[i].max,
-				      (int *)((char *)c + ints[i].off)) < 0) {
-				*why = "value must be an integer in range";
+			r = parse_int(val, ints[i].min, ints[i].max,
+				      (int *)((char *)c + ints[i].off));
+			if (r == -ERANGE)
+				snprintf(buf, buflen, "%s: %.32s is out of range %ld..%ld",
+					 key, val, ints[i].min, ints[i].max);
+			else if (r < 0)
+				snprintf(buf, buflen, "%s: '%.32s' is not an integer (range %ld..%ld)",
+					 key, val, ints[i].min, ints[i].max);
+			if (r < 0) {
+				*why = buf;
 				return -EINVAL;
 			}
 			return 0;
@@ -309,7 +325,7 @@ int config_parse(struct config *cfg, const char *name, const char *text,
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		const char *why = NULL;
-		char *line, *s, *eq, *key, *val, *hash;
+		char *line, *s, *eq, *key, *val, *hash, whybuf[128];
 
 		lineno++;
 		line = strndup(p, n);
@@ -339,16 +355,20 @@ int config_parse(struct config *cfg, const char *name, const char *text,
 				why = "missing key before '='";
 				r = -EINVAL;
 			} else {
-				r = apply(&tmp, key, val, &why);
+				r = apply(&tmp, key, val, &why, whybuf,
+					  sizeof(whybuf));
 			}
 		}
 		if (r < 0) {
+			int named = why == whybuf;
+
 			if (r == -ENOMEM)
 				snprintf(err, errlen, "%s:%u: out of memory", name, lineno);
 			else
 				snprintf(err, errlen, "%s:%u: %s%s%s%s", name, lineno,
-					 why, eq ? " '" : "", eq ? trim(s) : "",
-					 eq ? "'" : "");
+					 why, eq && !named ? " '" : "",
+					 eq && !named ? trim(s) : "",
+					 eq && !named ? "'" : "");
 			free(line);
 			goto fail;
 		}
@@ -386,14 +406,28 @@ int config_load(struct config *cfg, const char *path, int optional,
 		snprintf(err, errlen, "%s: not a regular file", path);
 		return -EINVAL;
 	}
-	/* The file grants roles: only its owner (root or us) may change it. */
-	if (S_ISREG(st.st_mode) &&
-	    ((st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid()))) {
-		fclose(f);
-		snprintf(err, errlen, "%s: refused: writable by group or others (mode %04o) or owned by uid %u; it must be owned by root and not writable by others",
-			 path, (unsigned int)(st.st_mode & 07777),
-			 (unsigned int)st.st_uid);
-		return -EPERM;
+	/*
+	 * The file grants roles: only its owner, root or us, may change it.
+	 * The message names just the condition(s) that failed.
+	 */
+	if (S_ISREG(st.st_mode)) {
+		unsigned int uid = (unsigned int)st.st_uid, me = (unsigned int)geteuid();
+		char owner[80] = "", mode[64] = "";
+
+		if (uid != 0 && uid != me && me == 0)
+			snprintf(owner, sizeof(owner), "owned by uid %u, not root", uid);
+		else if (uid != 0 && uid != me)
+			snprintf(owner, sizeof(owner),
+				 "owned by uid %u, not root or vmcryptd's uid %u", uid, me);
+		if (st.st_mode & 022)
+			snprintf(mode, sizeof(mode), "writable by group/others (mode %04o)",
+				 (unsigned int)(st.st_mode & 07777));
+		if (owner[0] || mode[0]) {
+			fclose(f);
+			snprintf(err, errlen, "%s: refused: %s%s%s", path, owner,
+				 owner[0] && mode[0] ? " and " : "", mode);
+			return -EPERM;
+		}
 	}
 	buf = malloc(CONFIG_MAX_SIZE + 1);
 	if (!buf) {

@@ -13,6 +13,12 @@
 enum log_level { LOG_LEVEL_ERR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 void log_init(const char *progname, int use_syslog);
+/*
+ * With syslog on, also write errors to stderr (@on != 0) or stop doing so.
+ * For the daemon's start-up: whoever started it by hand sees why it
+ * exited, not just its status.
+ */
+void log_copy_errors_to_stderr(int on);
 void log_set_level(enum log_level lvl);
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

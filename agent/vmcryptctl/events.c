@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * events.c - `vmcryptctl events [--since TIME] [--format text|json|csv]`:
- * export vmcryptd's event log (viewer role and up).
+ * export vmcryptd's event log (viewer role and up). Lines of the log the
+ * daemon could not parse are counted, and the count is a warning on
+ * stderr: the export itself succeeds.
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +58,8 @@ int events_main(int argc, char **argv)
 	static const char usage[] =
 		"Usage: vmcryptctl events [--since TIME] [--format text|json|csv] [--json]\n\n"
 		"Export the event log. TIME is RFC 3339 (2026-11-23T02:40:00Z) or a date.\n"
-		"json: one JSON array of records; csv: a header line then one line each.\n";
+		"json: one JSON array of records; csv: a header line then one line each.\n"
+		"Damaged lines of the log are skipped, with a warning on stderr.\n";
 	static const struct option opts[] = {
 		{ "since", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
@@ -64,7 +68,8 @@ int events_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *since = NULL, *format = "text";
-	struct json_object *args, *res, *evs;
+	struct json_object *args, *res, *evs, *sk;
+	int64_t skipped;
 	size_t i, j, n;
 	int c;
 
@@ -134,6 +139,14 @@ int events_main(int argc, char **argv)
 			putchar('\n');
 		}
 	}
+	/* After the records, so that a terminal shows it last; not a failure. */
+	skipped = json_object_object_get_ex(res, "skipped_lines", &sk) ?
+		  json_object_get_int64(sk) : 0;
+	fflush(stdout);
+	if (skipped > 0)
+		fprintf(stderr, "vmcryptctl: warning: %lld damaged line%s in the event log %s skipped\n",
+			(long long)skipped, skipped == 1 ? "" : "s",
+			skipped == 1 ? "was" : "were");
 	json_object_put(res);
 	return EXIT_OK;
 }

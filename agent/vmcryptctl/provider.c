@@ -6,6 +6,7 @@
  * commands.h.
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,19 @@ static int provider_add(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* "42s", "5m 3s", "2h 5m", "3d 4h": how long ago, for people. */
+static void print_age(int64_t s)
+{
+	if (s < 60)
+		printf("%llds", (long long)s);
+	else if (s < 3600)
+		printf("%lldm %llds", (long long)(s / 60), (long long)(s % 60));
+	else if (s < 86400)
+		printf("%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	else
+		printf("%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+}
+
 static void print_provider(struct json_object *p, int verbose)
 {
 	struct json_object *servers;
@@ -175,9 +189,16 @@ static void print_provider(struct json_object *p, int verbose)
 	    json_object_is_type(servers, json_type_array)) {
 		for (i = 0; i < json_object_array_length(servers); i++) {
 			struct json_object *s = json_object_array_get_idx(servers, i);
+			struct json_object *ago;
 
 			if (json_object_is_type(s, json_type_object)) {
 				printf("  server %s  %s", jget(s, "server"), jget(s, "state"));
+				if (json_object_object_get_ex(s, "failed_seconds_ago", &ago) &&
+				    json_object_is_type(ago, json_type_int)) {
+					printf(" ");
+					print_age(json_object_get_int64(ago));
+					printf(" ago");
+				}
 				if (*jget(s, "last_error"))
 					printf(" (%s)", jget(s, "last_error"));
 				printf("\n");
@@ -237,21 +258,41 @@ static int provider_show(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * A native provider's test report (no servers): can the daemon get its
+ * KDK, and where it is kept. The error, if any, goes to stderr.
+ */
+static void print_native_test(const char *name, struct json_object *res, int ok)
+{
+	printf("%s: %s  storage=%s backed_up=%s", name, ok ? "OK" : "FAILED",
+	       *jget(res, "key_storage") ? jget(res, "key_storage") : "?",
+	       jbool(res, "backed_up") ? "yes" : "no");
+	if (*jget(res, "kdk_fingerprint"))
+		printf(" kdk_fingerprint=%s", jget(res, "kdk_fingerprint"));
+	printf("\n");
+}
+
 static int provider_test(int argc, char **argv)
 {
 	static const char usage[] = "Usage: vmcryptctl provider test NAME [--json]\n\n"
-		"Contact every server of a provider: reachable, TLS, protocol version,\n"
-		"vendor. Exit 0 when at least one server works.\n";
+		"KMIP: contact every server of the provider: reachable, TLS, protocol\n"
+		"version, vendor. Exit 0 when at least one server works.\n"
+		"Native: check that the key-derivation key can be unsealed (or read).\n"
+		"Exit 0 when it can.\n";
 	struct json_object *res, *arr;
-	int json, ok, r = name_arg_call(argc, argv, "provider.test", usage, &res, &json);
+	int json, ok, kmip, r = name_arg_call(argc, argv, "provider.test", usage, &res, &json);
 	size_t i;
 
 	if (r >= 0)
 		return r;
 	ok = jbool(res, "ok");
+	kmip = json_object_object_get_ex(res, "servers", &arr) &&
+	       json_object_is_type(arr, json_type_array);
 	if (json) {
 		ctl_print_json(res);
-	} else if (json_object_object_get_ex(res, "servers", &arr)) {
+	} else if (!kmip) {
+		print_native_test(argv[optind], res, ok);
+	} else {
 		for (i = 0; i < json_object_array_length(arr); i++) {
 			struct json_object *s = json_object_array_get_idx(arr, i);
 
@@ -268,12 +309,13 @@ static int provider_test(int argc, char **argv)
 			printf("\n");
 		}
 	}
-	json_object_put(res);
-	if (!ok) {
+	if (!ok && kmip)
 		fprintf(stderr, "vmcryptctl: no server of provider %s works\n", argv[optind]);
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
+	else if (!ok)	/* the daemon's reason names the provider */
+		fprintf(stderr, "vmcryptctl: %s\n", *jget(res, "error") ? jget(res, "error") :
+			"the provider's key is not usable");
+	json_object_put(res);
+	return ok ? EXIT_OK : EXIT_FAIL;
 }
 
 static int provider_set_default(int argc, char **argv)

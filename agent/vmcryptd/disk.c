@@ -49,8 +49,21 @@ int disk_check_path(struct request *rq, const char *path, bool *is_file)
 
 int disk_read_header(struct request *rq, const char *path, struct luks_info *info)
 {
-	int r = luks_read(path, info);
+	/*
+	 * One LUKS2 header copy (binary header and JSON area) is at least
+	 * 16 KiB; libcryptsetup reports a shorter file as an I/O error.
+	 */
+	const uint64_t luks2_min_hdr = 16384;
+	uint64_t size;
+	int r;
 
+	if (luks_device_size(path, &size) == 0 && size < luks2_min_hdr) {
+		request_error(rq, "%s is not a vmcrypt disk: %llu bytes is too small for a LUKS2 header (at least %llu)",
+			      path, (unsigned long long)size,
+			      (unsigned long long)luks2_min_hdr);
+		return -ENODEV;
+	}
+	r = luks_read(path, info);
 	if (r == -ENODEV)
 		request_error(rq, "%s is not a vmcrypt disk: no LUKS2 header", path);
 	else if (r == -ENOKEY)

@@ -210,9 +210,13 @@ int op_disk_close(struct daemon *d, struct request *rq,
 		goto out;
 	pthread_mutex_lock(&disk_mutex);
 	r = disk_find_open_name(name, od);
-	if (r) {
+	if (r == -ENODEV) {
 		request_error(rq, "no open vmcrypt disk named '%s'", name);
-		r = -ENODEV;
+		goto unlock;
+	}
+	if (r) {
+		request_error(rq, "cannot close %s: cannot list device-mapper devices: %s",
+			      name, strerror(-r));
 		goto unlock;
 	}
 	(void)luks_read(od->path, info);

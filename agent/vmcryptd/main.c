@@ -6,9 +6,10 @@
  *
  * vmcryptd never forks into the background: it is meant to run under
  * systemd as Type=notify (READY=1 is sent over $NOTIFY_SOCKET when the
- * socket accepts). Without --foreground it logs to syslog, with it to
- * stderr. Shutdown closes the socket, waits for requests in flight, wipes
- * every key in memory and leaves open disks alone.
+ * socket accepts). Without --foreground it logs to syslog (start-up
+ * errors to stderr as well), with it to stderr. Shutdown closes the
+ * socket, waits for requests in flight, wipes every key in memory and
+ * leaves open disks alone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +70,20 @@ static void notify(const char *msg)
 	close(fd);
 }
 
+/* $JOURNAL_STREAM is "DEV:INODE" of the stderr systemd connected to the journal. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -84,37 +99,63 @@ static void usage(FILE *f)
 		CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_STATE_DIR, CONFIG_DEFAULT_SOCKET);
 }
 
-static int make_state_dir(const char *dir)
+/*
+ * Create the state directory (missing parents 0755, itself 0700) and check
+ * it is ours. 0, or -errno with the reason in @err for "state directory
+ * DIR: REASON".
+ */
+static int make_state_dir(const char *dir, char *err, size_t errlen)
 {
 	char *dup = strdup(dir), *p;
 	struct stat st;
+	int e;
 
-	if (!dup)
+	if (!dup) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
-	/* Missing parents are created 0755, the state dir itself 0700. */
+	}
 	for (p = dup + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
 		if (mkdir(dup, 0755) < 0 && errno != EEXIST) {
-			int e = -errno;
-
+			e = errno;
+			snprintf(err, errlen, "cannot create its parent %s: %s", dup,
+				 strerror(e));
 			free(dup);
-			return e;
+			return -e;
 		}
 		*p = '/';
 	}
 	free(dup);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (lstat(dir, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		e = errno;
+		snprintf(err, errlen, "cannot create it: %s", strerror(e));
+		return -e;
+	}
+	if (lstat(dir, &st) < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s", strerror(e));
+		return -e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "not a directory%s",
+			 S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
 		return -ENOTDIR;
-	if (st.st_uid != geteuid())
+	}
+	/* Keys and credentials live here: only our own directory will do. */
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "owned by uid %u (mode %04o), but vmcryptd runs as uid %u: it must be owned by uid %u, mode 0700",
+			 (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777),
+			 (unsigned int)geteuid(), (unsigned int)geteuid());
 		return -EPERM;
-	if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) < 0)
-		return -errno;
+	}
+	if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) < 0) {
+		e = errno;
+		snprintf(err, errlen, "has mode %04o and cannot be made 0700: %s",
+			 (unsigned int)(st.st_mode & 07777), strerror(e));
+		return -e;
+	}
 	return 0;
 }
 
@@ -186,6 +227,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("vmcryptd", !d->foreground);
+	/*
+	 * Until ready, errors go to stderr too: syslog alone would leave whoever
+	 * started us with exit status 1 and no reason. Not when stderr is the
+	 * journal (systemd), which has them from syslog already.
+	 */
+	if (!d->foreground && !stderr_is_journal())
+		log_copy_errors_to_stderr(1);
 
 	r = secmem_harden_process();
 	if (r < 0) {
@@ -207,8 +255,6 @@ int main(int argc, char **argv)
 	r = config_load(&d->cfg, d->config_path, d->config_optional, err, sizeof(err));
 	if (r < 0) {
 		log_err("bad configuration: %s", err);
-		if (!d->foreground)	/* syslog alone would hide it from the caller */
-			fprintf(stderr, "vmcryptd: bad configuration: %s\n", err);
 		goto out;
 	}
 	log_set_level(d->cfg.log_level);
@@ -221,9 +267,9 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		goto out;
 	}
-	r = make_state_dir(d->state_dir);
+	r = make_state_dir(d->state_dir, err, sizeof(err));
 	if (r < 0) {
-		log_err("state directory %s: %s", d->state_dir, strerror(-r));
+		log_err("state directory %s: %s", d->state_dir, err);
 		goto out;
 	}
 	if (d->state_dir[0] != '/') {
@@ -285,6 +331,7 @@ int main(int argc, char **argv)
 	log_info("vmcryptd %s ready on %s (state %s)", VMCRYPTD_VERSION,
 		 d->socket_path, d->state_dir);
 	notify("READY=1");
+	log_copy_errors_to_stderr(0);
 
 	while (!d->stopping) {
 		struct pollfd pfd[2] = {

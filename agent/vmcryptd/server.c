@@ -76,11 +76,15 @@ static struct {
 	unsigned long suppressed;
 } refusal_log[REFUSE_NR];
 
-/* mkdir -p for the socket's directory, new levels mode 0755. */
-static int mkdir_parents(const char *path)
+/*
+ * mkdir -p for the socket's directory. New levels get mode 0755 whatever
+ * the umask (systemd's UMask=0077 would make them 0700 and lock out the
+ * non-root users that may connect). On error @where names the directory.
+ */
+static int mkdir_parents(const char *path, char *where, size_t wlen)
 {
 	char *dup = strdup(path), *p;
-	int r = 0;
+	int r = 0, fd;
 
 	if (!dup)
 		return -ENOMEM;
@@ -93,8 +97,20 @@ static int mkdir_parents(const char *path)
 			char c = *p;
 
 			*p = '\0';
-			if (mkdir(dup, 0755) < 0 && errno != EEXIST) {
+			if (mkdir(dup, 0755) == 0) {
+				/* by descriptor: never chmod what a symlink points to */
+				fd = open(dup, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (fd < 0 || fchmod(fd, 0755) < 0) {
+					r = -errno;
+					if (fd >= 0)
+						close(fd);
+					snprintf(where, wlen, "cannot make %s mode 0755", dup);
+					goto out;
+				}
+				close(fd);
+			} else if (errno != EEXIST) {
 				r = -errno;
+				snprintf(where, wlen, "cannot create %s", dup);
 				goto out;
 			}
 			*p = c;
@@ -110,7 +126,7 @@ out:
 int server_listen(struct daemon *d, int *lock_fd, int *listen_fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *lockpath = NULL;
+	char *lockpath = NULL, err[192] = "";
 	int lfd = -1, fd = -1, r;
 	mode_t old_umask;
 
@@ -119,15 +135,17 @@ int server_listen(struct daemon *d, int *lock_fd, int *listen_fd)
 		log_err("socket path %s is too long", d->socket_path);
 		return -ENAMETOOLONG;
 	}
-	r = mkdir_parents(d->socket_path);
+	r = mkdir_parents(d->socket_path, err, sizeof(err));
 	if (r < 0) {
-		log_err("cannot create the directory of %s: %s", d->socket_path,
-			strerror(-r));
+		log_err("socket %s: %s: %s", d->socket_path,
+			r == -ENOMEM ? "out of memory" : err, strerror(-r));
 		return r;
 	}
 	/* The lock makes two daemons starting at once exclusive. */
-	if (asprintf(&lockpath, "%s.lock", d->socket_path) < 0)
+	if (asprintf(&lockpath, "%s.lock", d->socket_path) < 0) {
+		log_err("out of memory");
 		return -ENOMEM;
+	}
 	lfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lfd < 0) {
 		r = -errno;
@@ -136,13 +154,17 @@ int server_listen(struct daemon *d, int *lock_fd, int *listen_fd)
 	}
 	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
-		log_err("another vmcryptd is already serving %s", d->socket_path);
+		if (r == -EADDRINUSE)
+			log_err("another vmcryptd is already serving %s", d->socket_path);
+		else
+			log_err("cannot lock %s: %s", lockpath, strerror(-r));
 		goto fail;
 	}
 	strcpy(sa.sun_path, d->socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		r = -errno;
+		log_err("cannot create a socket: %s", strerror(-r));
 		goto fail;
 	}
 	/*
@@ -159,6 +181,7 @@ int server_listen(struct daemon *d, int *lock_fd, int *listen_fd)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		r = -errno;
+		log_err("cannot create a socket: %s", strerror(-r));
 		goto fail;
 	}
 	if (unlink(d->socket_path) < 0 && errno != ENOENT) {

@@ -37,7 +37,7 @@ printf 'log_level = info\n# fine\nmax_clients = lots\n' >"$T/bad.conf"
 if "$VMCRYPTD" --foreground --config "$T/bad.conf" --state-dir "$T/bad" --socket "$T/bad.sock" >"$T/bad.log" 2>&1; then
 	tap_fail "bad config line refused with FILE:LINE" "daemon started"
 else
-	grep -q "$T/bad.conf:3: value must be an integer in range 'max_clients'" "$T/bad.log" &&
+	grep -q "$T/bad.conf:3: max_clients: 'lots' is not an integer (range 1..1024)" "$T/bad.log" &&
 		[ ! -e "$T/bad.sock" ] &&
 		tap_ok "bad config line refused with FILE:LINE" ||
 		tap_fail "bad config line refused with FILE:LINE" "$(cat "$T/bad.log")"
@@ -82,6 +82,62 @@ for i in $(seq 2 65); do many="$many,$(pj_kmip "p$i")"; done
 bad_providers "providers.json: more providers than the limit refused, not cut short" \
 	"providers.json: 65 providers, more than the limit of 64" \
 	"{\"version\":1,\"default\":\"p1\",\"providers\":[$many]}"
+
+# --- a damaged vms.json: vmcryptd does not start (it would forget which
+# KEK each VM has), the log names the entry and the member, and the file
+# is left as it was
+VU0=0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f
+VU1=564d2f1e-0d3c-4b5a-9e8f-1a2b3c4d5e6f
+vm_entry() {	# vm_entry UUID NAME KEK_ID_JSON: one entry of vms.json
+	printf '{"vm_uuid":"%s","vm_name":"%s","provider":"kms1","kek_id":%s,"created":"2026-11-24T06:31:29.022Z"}' \
+		"$1" "$2" "$3"
+}
+bad_vms() {	# bad_vms DESC LOG_TEXT JSON
+	rm -rf "$T/vj"
+	mkdir -p -m 700 "$T/vj/state"
+	printf '%s\n' "$3" >"$T/vj/state/vms.json"
+	chmod 600 "$T/vj/state/vms.json"
+	cp "$T/vj/state/vms.json" "$T/vj.orig"
+	if timeout 20 "$VMCRYPTD" --foreground --config "$T/empty.conf" --state-dir "$T/vj/state" \
+		--socket "$T/vj/sock" >"$T/vj.log" 2>&1; then
+		tap_fail "$1" "daemon started"
+	else
+		grep -qF -- "$2" "$T/vj.log" && [ ! -e "$T/vj/sock" ] &&
+			cmp -s "$T/vj.orig" "$T/vj/state/vms.json" && tap_ok "$1" ||
+			tap_fail "$1" "$(tail -n 3 "$T/vj.log")"
+	fi
+}
+bad_vms "vms.json: a control character in a kek_id refused, entry and member named" \
+	"vms.json: not a valid VM map: entry 1 (VM $VU1): kek_id has a control character" \
+	"{\"version\":1,\"vms\":[$(vm_entry $VU0 db '"42"'),$(vm_entry $VU1 web '"43\u001b[2J"')]}"
+long_id=$(printf '"%0300d"' 0)
+bad_vms "vms.json: a 300-byte kek_id refused, entry and member named" \
+	"vms.json: not a valid VM map: entry 0 (VM $VU0): kek_id is longer than 255 bytes (300)" \
+	"{\"version\":1,\"vms\":[$(vm_entry $VU0 db "$long_id")]}"
+bad_vms "vms.json: a VM name a request could not give refused" \
+	"vms.json: not a valid VM map: entry 0 (VM $VU0): vm_name is not a valid VM name" \
+	"{\"version\":1,\"vms\":[$(vm_entry $VU0 -db '"42"')]}"
+bad_vms "vms.json: a VM listed twice refused" \
+	"vms.json: not a valid VM map: entries 0 and 1 are both for VM $VU0" \
+	"{\"version\":1,\"vms\":[$(vm_entry $VU0 db '"42"'),$(vm_entry $VU0 db '"43"')]}"
+# a valid map (as vmcryptd writes it) still loads, in order, unchanged
+mkdir -p -m 700 "$T/vm/state"
+printf '{\n  "version":1,\n  "vms":[\n    %s,\n    %s\n  ]\n}' "$(vm_entry $VU0 db.prod-2 '"native:weak:'$VU0'"')" \
+	"$(vm_entry $VU1 'web 1' '"42"')" >"$T/vm/state/vms.json"
+chmod 600 "$T/vm/state/vms.json"
+cp "$T/vm/state/vms.json" "$T/vm.orig"
+if h_daemon_start vm; then
+	out=$(h_ctl vm key list --json)
+	echo "$out" | $PY -c 'import json,sys; v=json.load(sys.stdin)["vms"]
+sys.exit(0 if [(x["vm_uuid"], x["vm_name"], x["provider"], x["kek_id"]) for x in v] ==
+	[(sys.argv[1], "db.prod-2", "kms1", "native:weak:" + sys.argv[1]), (sys.argv[2], "web 1", "kms1", "42")] else 1)' "$VU0" "$VU1" &&
+		cmp -s "$T/vm.orig" "$T/vm/state/vms.json" && grep -q "2 VM(s) in the VM map" "$T/vm.log" &&
+		tap_ok "vms.json: a valid map loads, listed in file order" ||
+		tap_fail "vms.json: a valid map loads, listed in file order" "$out"
+	h_daemon_final vm
+else
+	tap_fail "vms.json: a valid map loads, listed in file order" "daemon did not start"
+fi
 
 # the Python control-socket client of the cases below (imported by their
 # scripts, which live next to it in $T)
@@ -403,6 +459,104 @@ h_expect_fail "format refuses a new image in it, even through a symlink" \
 	h_ctl d1 format "$T/statelink/new.img" --size 48M --vm-name web --vm-uuid 11111111-2222-4333-8444-555555555555
 [ ! -e "$T/d1/state/new.img" ] && [ "$(head -c "$ev_size" "$T/d1/state/events.jsonl" | md5sum)" = "$ev_sum" ] &&
 	tap_ok "...nothing created, the event log untouched" || tap_fail "refused format changed the state directory"
+
+# --- start-up errors reach stderr without --foreground; clear messages
+# (vmcryptd logs to syslog then, so until it is ready its errors are
+# copied to stderr; an admin starting it by hand sees why it exited)
+nofg() {	# nofg ARGS...: vmcryptd without --foreground, not under journald
+	env -u JOURNAL_STREAM timeout 20 "$VMCRYPTD" "$@"
+}
+h_expect_fail "without --foreground: a second vmcryptd on the socket says why on stderr" \
+	"^vmcryptd: error: another vmcryptd is already serving $T/d1/sock$" \
+	nofg --config "$T/empty.conf" --state-dir "$T/nofg1" --socket "$T/d1/sock"
+h_ctl d1 ping >/dev/null && tap_ok "...the first daemon is unaffected" || tap_fail "...the first daemon is unaffected"
+mkdir -p "$T/nofg2/state/events.jsonl"
+chmod 700 "$T/nofg2/state"
+h_expect_fail "without --foreground: an event log it cannot open is named on stderr" \
+	"^vmcryptd: error: cannot open the event log $T/nofg2/state/events.jsonl: " \
+	nofg --config "$T/empty.conf" --state-dir "$T/nofg2/state" --socket "$T/nofg2/sock"
+printf 'max_clients = 5000\n' >"$T/range.conf"
+h_expect_fail "config: an integer out of range names the key, the value and the range" \
+	"^vmcryptd: error: bad configuration: $T/range.conf:1: max_clients: 5000 is out of range 1..1024$" \
+	nofg --config "$T/range.conf" --state-dir "$T/nofg3" --socket "$T/nofg3.sock"
+printf 'log_level = info\n' >"$T/open.conf"
+chmod 666 "$T/open.conf"
+h_expect_fail "config: a file others may write is refused, naming only that condition" \
+	"^vmcryptd: error: bad configuration: $T/open.conf: refused: writable by group/others \(mode 0666\)$" \
+	nofg --config "$T/open.conf" --state-dir "$T/nofg3" --socket "$T/nofg3.sock"
+if [ "$(id -u)" = 0 ]; then
+	mkdir -p "$T/nofg4/state"
+	chmod 755 "$T/nofg4/state"
+	chown 1 "$T/nofg4/state"
+	h_expect_fail "state directory of another user: its owner, its mode and who must own it" \
+		"^vmcryptd: error: state directory $T/nofg4/state: owned by uid 1 \(mode 0755\), but vmcryptd runs as uid 0: it must be owned by uid 0, mode 0700$" \
+		nofg --config "$T/empty.conf" --state-dir "$T/nofg4/state" --socket "$T/nofg4/sock"
+else
+	tap_skip "state directory of another user: its owner, its mode and who must own it" "needs root (chown)"
+fi
+
+# --- a new socket directory is 0755 whatever the umask (systemd: UMask=0077)
+(umask 077 && exec "$VMCRYPTD" --foreground --config "$T/empty.conf" --state-dir "$T/um/state" \
+	--socket "$T/umsock/run/sock" >"$T/um.log" 2>&1) &
+echo $! >"$T/um.dpid"
+for _ in $(seq 1 100); do
+	VMCRYPT_SOCKET=$T/umsock/run/sock "$VMCRYPTCTL" ping >/dev/null 2>&1 && break
+	sleep 0.1
+done
+m=$(stat -c %a "$T/umsock" "$T/umsock/run" 2>&1 | tr '\n' ' ')
+[ "$m" = "755 755 " ] && tap_ok "socket directories made under umask 077 are 0755" ||
+	tap_fail "socket directories made under umask 077 are 0755" "modes: $m; $(tail -n 3 "$T/um.log")"
+h_daemon_final um
+
+# --- open of a file too small for a LUKS2 header says so (no dm needed)
+head -c 100 /dev/zero >"$T/tiny.img"
+h_expect_fail "open of a 100-byte file: too small for a LUKS2 header" \
+	"^vmcryptctl: $T/tiny.img is not a vmcrypt disk: 100 bytes is too small for a LUKS2 header" \
+	h_ctl d1 open "$T/tiny.img"
+
+# --- events: damaged lines of the log are skipped with a warning, exit 0;
+# provider test/show print what the daemon reports (native: no TPM here)
+if h_daemon_start ev "tpm_tcti = device:/nonexistent/tpmrm0"; then
+	printf 'not json\n{"event":"no time"}\n' >>"$(h_events ev)"
+	rc=0
+	h_ctl ev events --format json >"$T/out" 2>"$T/err" || rc=$?
+	[ $rc -eq 0 ] && grep -qx "vmcryptctl: warning: 2 damaged lines in the event log were skipped" "$T/err" &&
+		$PY -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])) else 1)' "$T/out" &&
+		tap_ok "events: damaged lines skipped with a warning on stderr, exit 0" ||
+		tap_fail "events: damaged lines skipped with a warning on stderr, exit 0" "rc=$rc $(cat "$T/err")"
+	h_ctl ev provider add nat --native --allow-no-tpm >/dev/null 2>&1
+	chmod 644 "$T/ev/state/native/nat/kdk.raw"
+	rc=0
+	h_ctl ev provider test nat >"$T/out" 2>"$T/err" || rc=$?
+	[ $rc -eq 1 ] && grep -qx "nat: FAILED  storage=file (NOT secure) backed_up=no" "$T/out" &&
+		grep -qx "vmcryptctl: provider nat: $T/ev/state/native/nat/kdk.raw is accessible by others; refusing to use it" "$T/err" &&
+		tap_ok "provider test (native): FAILED line and the daemon's reason, exit 1" ||
+		tap_fail "provider test (native): FAILED line and the daemon's reason, exit 1" "rc=$rc $(cat "$T/out" "$T/err")"
+	chmod 600 "$T/ev/state/native/nat/kdk.raw"
+	rc=0
+	h_ctl ev provider test nat >"$T/out" 2>"$T/err" || rc=$?
+	[ $rc -eq 0 ] && grep -Eqx "nat: OK  storage=file \(NOT secure\) backed_up=no kdk_fingerprint=[0-9a-f]+" "$T/out" &&
+		[ ! -s "$T/err" ] &&
+		tap_ok "provider test (native): an OK line with storage and fingerprint, exit 0" ||
+		tap_fail "provider test (native): an OK line with storage and fingerprint, exit 0" "rc=$rc $(cat "$T/out" "$T/err")"
+	if command -v openssl >/dev/null; then
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=t \
+			-keyout "$T/tk.pem" -out "$T/tc.pem" >/dev/null 2>&1
+		chmod 600 "$T/tk.pem"
+		kp=$(h_free_port)	# nobody listens: the server fails
+		h_ctl ev provider add dead --kmip "127.0.0.1:$kp" --ca "$T/tc.pem" --cert "$T/tc.pem" --key "$T/tk.pem" >/dev/null
+		h_ctl ev key create --provider dead --vm-name x --vm-uuid 564d2f1e-0d3c-4b5a-9e8f-1a2b3c4d5e6f >/dev/null 2>&1
+		h_ctl ev provider show dead >"$T/out" 2>&1
+		grep -Eq "^  server 127.0.0.1:$kp  failed [0-9]+s ago \(connect 127.0.0.1:$kp: Connection refused\)$" "$T/out" &&
+			tap_ok "provider show: a failed server says how long ago it failed" ||
+			tap_fail "provider show: a failed server says how long ago it failed" "$(cat "$T/out")"
+	else
+		tap_skip "provider show: a failed server says how long ago it failed" "no openssl command"
+	fi
+	h_daemon_final ev
+else
+	tap_fail "start daemon ev"
+fi
 
 # --- SIGTERM: clean exit 0, socket removed
 if h_daemon_stop d1; then
