@@ -21,8 +21,9 @@ static int p_enable(int argc, char **argv)
 	static const char usage[] =
 		"Usage: vmcryptctl persistence enable [--pcrs LIST]\n\n"
 		"Turn key persistence on (admin): a persistence key is sealed in the TPM and\n"
-		"every KEK vmcryptd obtains from then on is kept in an encrypted cache, so\n"
-		"that disks open after a restart with the key servers unreachable.\n\n"
+		"every KEK vmcryptd holds or obtains from then on is kept in an encrypted\n"
+		"cache, so that disks open after a restart with the key servers\n"
+		"unreachable.\n\n"
 		"  --pcrs LIST  bind the sealed key to these sha256 PCRs (e.g. 0,7): if they\n"
 		"               change, the cache is refused and set aside\n";
 	static const struct option opts[] = {
@@ -30,7 +31,7 @@ static int p_enable(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct json_object *args, *res;
+	struct json_object *args, *res, *n;
 	const char *pcrs = NULL;
 	int c;
 
@@ -50,6 +51,9 @@ static int p_enable(int argc, char **argv)
 		return EXIT_FAIL;
 	printf("key persistence enabled%s%s\n", pcrs ? ", bound to PCRs sha256:" : "",
 	       pcrs ? pcrs : "");
+	if (json_object_object_get_ex(res, "keys_cached", &n) && json_object_get_int64(n) > 0)
+		printf("%lld KEK(s) held in memory added to the cache\n",
+		       (long long)json_object_get_int64(n));
 	json_object_put(res);
 	return EXIT_OK;
 }

@@ -121,16 +121,17 @@ static int cache_get(struct keystore *ks, const char *prov, const char *id,
 }
 
 /* Feed a KEK to the persisted cache, if on; failure is an event only. */
-static void persist_store(struct daemon *d, struct request *rq,
-			  const char *prov, const char *id,
-			  const struct secbuf *kek)
+/* Add @kek to the persisted cache, if on: 0, -ENOENT when off, or -errno. */
+static int persist_store(struct daemon *d, struct request *rq,
+			 const char *prov, const char *id,
+			 const struct secbuf *kek)
 {
 	struct persist_hook *h = daemon_get_persist(d);
 	char err[256];
 	int r;
 
 	if (!h || !h->store)
-		return;
+		return -ENOENT;
 	r = h->store(d, prov, id, kek);
 	if (r < 0) {
 		snprintf(err, sizeof(err), "cannot add the key to the persisted cache: %s",
@@ -139,6 +140,7 @@ static void persist_store(struct daemon *d, struct request *rq,
 			      .provider = prov, .key_id = id, .result = "error",
 			      .error = err });
 	}
+	return r;
 }
 
 static void now_rfc3339(char *buf, size_t len)
@@ -273,7 +275,7 @@ int keys_get_kek(struct daemon *d, struct request *rq, const char *provider,
 		request_event(d, rq, (struct event){ .event = "key.fetched",
 			      .provider = p->name, .key_id = kek_id, .result = "ok" });
 		(void)cache_put(d, ks, p, kek_id, out);
-		persist_store(d, rq, p->name, kek_id, out);
+		(void)persist_store(d, rq, p->name, kek_id, out);
 		goto done;
 	}
 	if (!rq->error[0])
@@ -281,6 +283,18 @@ int keys_get_kek(struct daemon *d, struct request *rq, const char *provider,
 			      kek_id, p->name, strerror(-r));
 	if (r == -ENOENT) {
 		request_event(d, rq, (struct event){ .event = "key.missing",
+			      .provider = p->name, .key_id = kek_id,
+			      .result = "error", .error = rq->error });
+		goto done;
+	}
+	/*
+	 * The provider refused this host the key (KMIP Permission Denied,
+	 * Authentication Not Successful, Illegal Operation; a native KDK
+	 * file others can read): a decision, which the persisted cache must
+	 * not override. The cache stands in only when it cannot deliver.
+	 */
+	if (r == -EACCES || r == -EPERM) {
+		request_event(d, rq, (struct event){ .event = "key.refused",
 			      .provider = p->name, .key_id = kek_id,
 			      .result = "error", .error = rq->error });
 		goto done;
@@ -384,7 +398,7 @@ static int create_and_bind(struct daemon *d, struct request *rq,
 		      .provider = p->name, .key_id = id, .vm_name = vm_name,
 		      .vm_uuid = uuid, .result = "ok" });
 	(void)cache_put(d, ks, p, id, out);
-	persist_store(d, rq, p->name, id, out);
+	(void)persist_store(d, rq, p->name, id, out);
 
 	now_rfc3339(created, sizeof(created));
 	/* An id the map could not hold must not be handed out as bound. */
@@ -543,6 +557,48 @@ int keys_new_kek_for_vm(struct daemon *d, struct request *rq,
 	r = create_and_bind(d, rq, provider, vm_name, uuid, kek_id,
 			    provider_out, out);
 	busy_leave(d->keys, uuid);
+	return r;
+}
+
+int keys_persist_held(struct daemon *d, struct request *rq, size_t *stored)
+{
+	struct keystore *ks = d->keys;
+	struct held {
+		char *provider, *kek_id;
+		struct secbuf kek;
+	} *v = NULL;
+	struct kek_entry *e;
+	size_t n = 0, i;
+	int r = 0;
+
+	*stored = 0;
+	/* Copies under the lock; the cache file is written without it. */
+	pthread_mutex_lock(&ks->lock);
+	for (e = ks->cache; e; e = e->next)
+		n++;
+	v = calloc(n ? n : 1, sizeof(*v));
+	for (e = ks->cache, i = 0; v && e && i < n; e = e->next, i++) {
+		v[i].provider = strdup(e->provider);
+		v[i].kek_id = strdup(e->kek_id);
+		if (!v[i].provider || !v[i].kek_id ||
+		    secbuf_dup(&v[i].kek, e->kek.data, e->kek.len) < 0) {
+			r = -ENOMEM;
+			n = i + 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ks->lock);
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (r == 0 && persist_store(d, rq, v[i].provider, v[i].kek_id,
+					    &v[i].kek) == 0)
+			(*stored)++;
+		secbuf_free(&v[i].kek);
+		free(v[i].provider);
+		free(v[i].kek_id);
+	}
+	free(v);
 	return r;
 }
 

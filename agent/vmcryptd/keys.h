@@ -54,6 +54,13 @@ int keys_new_kek_for_vm(struct daemon *d, struct request *rq,
 			char **provider_out, struct secbuf *out);
 
 /*
+ * Add every KEK held in memory to the persisted cache (persistence was
+ * just enabled: keys fetched before would otherwise wait for the next
+ * restart). The number added goes to *@stored. 0 or -errno.
+ */
+int keys_persist_held(struct daemon *d, struct request *rq, size_t *stored);
+
+/*
  * The provider of VM @vm_uuid's current KEK into @out: 0, or -ENOENT when
  * the VM has no KEK in the map.
  */

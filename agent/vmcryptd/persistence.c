@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/persist.h"
 #include "lib/tpm.h"
+#include "vmcryptd/keys.h"
 #include "vmcryptd/ops.h"
 #include "vmcryptd/provider.h"
 
@@ -298,6 +299,7 @@ int op_persistence_enable(struct daemon *d, struct request *rq,
 	const char *pcrs = "";
 	char err[512], *tcti;
 	uint32_t mask = 0;
+	size_t held = 0;
 	int r;
 
 	r = args_string(rq, args, "pcrs", false, &pcrs);
@@ -334,8 +336,14 @@ int op_persistence_enable(struct daemon *d, struct request *rq,
 	}
 	request_event(d, rq, (struct event){ .event = "persist.enabled",
 		      .result = "ok", .detail = *pcrs ? pcrs : "no PCR binding" });
+	/* KEKs fetched before now: cached at once, not after a restart. */
+	r = keys_persist_held(d, rq, &held);
+	if (r < 0)
+		log_warn("persistence: cannot add the KEKs held in memory: %s",
+			 strerror(-r));
 	json_object_object_add(result, "enabled", json_object_new_boolean(1));
 	json_object_object_add(result, "pcrs", json_object_new_string(pcrs));
+	json_object_object_add(result, "keys_cached", json_object_new_int64((int64_t)held));
 	return 0;
 }
 

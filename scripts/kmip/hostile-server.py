@@ -4,9 +4,10 @@
 # tests/host/test_provider_kmip_hostile.sh).
 #
 #   hostile-server.py --mode MODE --dir CERTDIR [--cert NAME] [--port-file F]
-#                     [--from-start] [--parent PID] [--op-log F]
+#                     [--port N] [--from-start] [--parent PID] [--op-log F]
 #
-# It listens on a free loopback port (written to --port-file, or printed),
+# It listens on a free loopback port or on --port N (written to --port-file,
+# or printed),
 # does TLS with CERTDIR/NAME.crt/.key (default "server"), requires a client
 # certificate from CERTDIR/ca.crt, and for every request does MODE:
 #   valid          answer correctly (Discover Versions -> 1.4, Get -> a key
@@ -30,6 +31,8 @@
 #                  without answering (the answer lost on the way)
 #   create-close-after  answer Create (key "7") and Get, then close the
 #                  connection (a server with an idle timeout of zero)
+#   get-denied     answer Get with Operation Failed, Permission Denied (a KMS
+#                  that refuses this client the key)
 # Discover Versions (sent by the client on every connect) is answered
 # correctly in every mode unless --from-start is given, so that the
 # misbehaviour hits the operation under test. --op-log F appends the
@@ -193,6 +196,12 @@ def serve(conn, mode, from_start, op_log):
             elif mode == "create-close-after":
                 conn.sendall(create_answer(op, mode))
                 return
+            elif mode == "get-denied":
+                if op == 10:
+                    conn.sendall(response(10, 1, None, enum(0x42007E, 0x0C) +
+                                          text(0x42007D, "permission denied")))
+                else:
+                    conn.sendall(answer(op))
     except (OSError, ssl.SSLError):
         pass
     finally:
@@ -226,6 +235,8 @@ def main():
     ap.add_argument("--parent", type=int, default=os.getppid(),
                     help="exit when this process is gone")
     ap.add_argument("--op-log")
+    ap.add_argument("--port", type=int, default=0,
+                    help="listen on this port (default: a free one)")
     a = ap.parse_args()
     threading.Thread(target=exit_with_parent, args=(a.parent,),
                      daemon=True).start()
@@ -241,7 +252,7 @@ def main():
 
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", 0))
+    ls.bind(("127.0.0.1", a.port))
     ls.listen(16)
     port = ls.getsockname()[1]
     if a.port_file:

@@ -10,8 +10,10 @@
 #   refused with the PCR error, kept aside, fallback to the KMS once it is
 #   back; each file corrupted in turn; a provider removed while the cache
 #   is unavailable (its KEKs erased at the next load); disable, and what an
-#   unfinished disable or enable leaves (wiped at the next start); modes
-#   (never readable by non-root users).
+#   unfinished disable or enable leaves (wiped at the next start); KEKs
+#   held before enable are cached at once; a KMS that refuses a key is
+#   final, the cache stands in only when it is down; modes (never readable
+#   by non-root users).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
@@ -23,8 +25,10 @@ h_setup
 trap 'scripts/swtpm-test stop "$T/tpm" >/dev/null 2>&1; swtpm_kill_all; h_cleanup' EXIT
 
 N=12
-fp_of() {	# fp_of DAEMON ID -> fingerprint on stdout
-	h_ctl "$1" key fetch "$2" --json 2>>"$T/fetch.err" |
+fp_of() {	# fp_of DAEMON ID [ARGS] -> fingerprint on stdout
+	_d=$1
+	shift
+	h_ctl "$_d" key fetch "$@" --json 2>>"$T/fetch.err" |
 		$PY -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'
 }
 status_json() {
@@ -258,6 +262,52 @@ h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "restart vmcryptd"; tap_do
 	h_event_has d "r['event'] == 'persist.swept' and r['detail'] == '2 interrupted enable/disable'" &&
 	tap_ok "the next start wipes what an interrupted enable and disable left" ||
 	tap_fail "sweep at start" "$(ls -A "$T/d/state")"
+
+# --- keys held before persistence is enabled are cached at once; a KMS
+# that refuses the key is final, one that is down is not
+# (scripts/kmip/hostile-server.py: "valid" serves key 1, "get-denied"
+# answers Get with Permission Denied, on the same port)
+scripts/kmip/make-certs "$T/hpki" >"$T/hcerts.log" 2>&1 || tap_fail "make-certs" "$(tail -3 "$T/hcerts.log")"
+hk_start() {	# hk_start MODE [PORT]
+	rm -f "$T/hk.port"
+	$PY scripts/kmip/hostile-server.py --mode "$1" --dir "$T/hpki" --port "${2:-0}" \
+		--port-file "$T/hk.port" --parent $$ >>"$T/hk.log" 2>&1 &
+	echo $! >"$T/hk.pid"
+	for _ in $(seq 1 100); do [ -s "$T/hk.port" ] && return 0; sleep 0.1; done
+	return 1
+}
+hk_stop() {
+	kill "$(cat "$T/hk.pid")" 2>/dev/null
+	wait "$(cat "$T/hk.pid")" 2>/dev/null
+}
+if hk_start valid; then
+	HKPORT=$(cat "$T/hk.port")
+	h_ctl d provider add hk --kmip "127.0.0.1:$HKPORT" --ca "$T/hpki/ca.crt" \
+		--cert "$T/hpki/client.crt" --key "$T/hpki/client.key" >/dev/null 2>"$T/err" ||
+		tap_fail "add provider hk" "$(cat "$T/err")"
+	hfp=$(fp_of d 1 --provider hk)
+	h_ctl d persistence enable >"$T/out" 2>&1
+	[ -n "$hfp" ] && grep -q "1 KEK(s) held in memory added to the cache" "$T/out" &&
+		[ "$(status_json | jfield keys_cached)" = 1 ] &&
+		tap_ok "enable caches the KEKs already held in memory" ||
+		tap_fail "enable caches the KEKs held" "fp '$hfp'; $(cat "$T/out"); $(status_json)"
+	h_daemon_stop d
+	hk_stop
+	hk_start get-denied "$HKPORT" || tap_fail "hostile server get-denied"
+	h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "restart vmcryptd"; tap_done; }
+	h_expect_fail "a KMS that refuses the key: refused, the cache does not override it" \
+		"[Pp]ermission [Dd]enied|permission denied" h_ctl d key fetch 1 --provider hk
+	h_event_has d 'r["event"] == "key.refused" and r["result"] == "error"' &&
+		! h_event_has d 'r["event"] == "key.persisted_used" and r.get("provider") == "hk"' &&
+		tap_ok "...event key.refused, no key.persisted_used" || tap_fail "key.refused event"
+	hk_stop
+	[ "$(fp_of d 1 --provider hk)" = "$hfp" ] &&
+		h_event_has d 'r["event"] == "key.persisted_used" and r.get("provider") == "hk"' &&
+		tap_ok "the same KMS down: the key comes from the cache" ||
+		tap_fail "KMS down: persisted key used" "$(tail -3 "$T/fetch.err")"
+else
+	tap_fail "hostile server valid" "$(tail -3 "$T/hk.log")"
+fi
 
 if grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log >/dev/null 2>&1; then
 	grep -h -A5 "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log | sed 's/^/# /' | head -40
