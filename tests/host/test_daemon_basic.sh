@@ -57,7 +57,7 @@ pj_kmip() {	# pj_kmip NAME: one kmip provider entry
 }
 bad_providers() {	# bad_providers DESC LOG_TEXT JSON
 	rm -rf "$T/pj"
-	mkdir -p -m 700 "$T/pj/state"
+	mkdir "$T/pj" && mkdir -m 700 "$T/pj/state"
 	printf '%s\n' "$3" >"$T/pj/state/providers.json"
 	chmod 600 "$T/pj/state/providers.json"
 	if timeout 20 "$VMCRYPTD" --foreground --config "$T/empty.conf" --state-dir "$T/pj/state" \
