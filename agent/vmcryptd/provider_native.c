@@ -787,10 +787,11 @@ int op_provider_restore(struct daemon *d, struct request *rq,
 	}
 	if (r == 0)
 		r = build(d, name, sealed, origin, &p);
-	if (r == 0)
-		r = registry_add(d, rq, p, &made_default);
+	/* Last the registry: once added, the provider must keep its files. */
 	if (r == 0)
 		r = kdf_fingerprint(&kdk, fp);
+	if (r == 0)
+		r = registry_add(d, rq, p, &made_default);
 	if (r < 0 && stored) {
 		snprintf(dir, sizeof(dir), "%s/%s/%s", d->state_dir, NATIVE_DIR, name);
 		remove_tree(dir);
@@ -800,6 +801,10 @@ int op_provider_restore(struct daemon *d, struct request *rq,
 		      .error = r < 0 ? rq->error : NULL,
 		      .detail = r < 0 ? NULL : sealed ? "native, KDK sealed in the TPM" :
 			      "native, no TPM: KDK in a root-only file, NOT secure" });
+	if (r == 0 && made_default)
+		request_event(d, rq, (struct event){ .event = "provider.default",
+			      .provider = name, .result = "ok",
+			      .detail = "first provider added" });
 	if (r == 0) {
 		json_object_object_add(result, "name", json_object_new_string(name));
 		json_object_object_add(result, "restored_from", json_object_new_string(origin));

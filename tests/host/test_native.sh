@@ -109,6 +109,9 @@ h_ctl b provider restore "$T/nkp.p12" --name nkp2 --passphrase-file "$T/pass" >/
 	tap_ok "restore --name: keys of the original name still derive" || tap_fail "restore --name"
 h_event_has b 'r["event"] == "provider.restored" and r["result"] == "ok"' &&
 	tap_ok "restore is an event" || tap_fail "restore event"
+h_event_has b 'r["event"] == "provider.default" and r["provider"] == "nkp"' &&
+	tap_ok "the first provider restored becomes the default: an event, as for add" ||
+	tap_fail "provider.default event on restore"
 h_event_has a 'r["event"] == "provider.backed_up" and r["result"] == "ok"' &&
 	tap_ok "verified backup is an event" || tap_fail "backup event"
 
