@@ -20,6 +20,8 @@
 #include "lib/proto.h"
 #include "lib/secmem.h"
 
+int ctl_last_failure;
+
 const char *ctl_socket_path = "/run/vmcrypt/control";
 
 struct ctl_conn {
@@ -64,6 +66,7 @@ int ctl_connect(const char *socket_path, struct ctl_conn **out, char **errtext)
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
+		ctl_last_failure = CTL_NO_DAEMON;
 		close(fd);
 		*errtext = xasprintf_err("cannot reach vmcryptd at %s: %s",
 					 socket_path, strerror(-r));
@@ -114,12 +117,14 @@ int ctl_request(struct ctl_conn *c, const char *op, struct json_object *args,
 		return r;
 	}
 	if (r < 0) {
+		ctl_last_failure = CTL_NO_DAEMON;
 		*errtext = xasprintf_err("sending to vmcryptd at %s: %s",
 					 c->path, strerror(-r));
 		return r;
 	}
 	r = proto_recv_frame(c->fd, PROTO_MAX_RESPONSE, &buf, &len);
 	if (r < 0) {
+		ctl_last_failure = CTL_NO_DAEMON;
 		*errtext = xasprintf_err("no reply from vmcryptd at %s: %s",
 					 c->path, r == -ECONNRESET ?
 					 "connection closed" : strerror(-r));
@@ -127,6 +132,13 @@ int ctl_request(struct ctl_conn *c, const char *op, struct json_object *args,
 	}
 	r = proto_parse_response(buf, len, result, errtext);
 	proto_frame_free(buf, len);
+	/* Only the daemon's own errno can be EACCES or EHOSTUNREACH here. */
+	if (r == -EACCES)
+		ctl_last_failure = CTL_REFUSED;
+	else if (r == -EHOSTUNREACH)
+		ctl_last_failure = CTL_UNAVAILABLE;
+	else if (r < 0)
+		ctl_last_failure = CTL_FAILED;
 	return r;
 }
 

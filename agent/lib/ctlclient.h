@@ -30,6 +30,22 @@ struct ctl_conn;
  */
 extern const char *ctl_socket_path;
 
+/*
+ * What the last failed call was, for vmcryptctl's exit status (0 while
+ * none failed): CTL_NO_DAEMON when vmcryptd could not be reached or went
+ * away, CTL_REFUSED when it answered EACCES (the user's role, or a key
+ * server that refused this host the key), CTL_UNAVAILABLE when it
+ * answered EHOSTUNREACH (no key server gave a usable answer: worth a
+ * retry), CTL_FAILED for any other error. The values are the exit codes.
+ */
+enum ctl_failure {
+	CTL_FAILED = 1,
+	CTL_NO_DAEMON = 3,
+	CTL_REFUSED = 4,
+	CTL_UNAVAILABLE = 5,
+};
+extern int ctl_last_failure;
+
 /* Connect to vmcryptd at @socket_path. 0 or -errno with *@errtext set. */
 int ctl_connect(const char *socket_path, struct ctl_conn **out,
 		char **errtext);

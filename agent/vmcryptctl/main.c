@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/ctlclient.h"
 #include "lib/log.h"
 #include "vmcryptctl/commands.h"
 
@@ -49,7 +50,10 @@ static void usage(FILE *f)
 		   "Commands:\n", DEFAULT_SOCKET);
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %-12s %s\n", subcommands[i].name, subcommands[i].help);
-	fprintf(f, "\nRun 'vmcryptctl <command> --help' for a command's options.\n");
+	fprintf(f, "\nRun 'vmcryptctl <command> --help' for a command's options.\n\n"
+		   "Exit status: 0 done; 1 failed; 2 usage error; 3 vmcryptd not reachable;\n"
+		   "4 access refused (role, or a key server refused the key); 5 no key\n"
+		   "server gave a usable answer and the key is not cached (retry later).\n");
 }
 
 int main(int argc, char **argv)
@@ -91,8 +95,14 @@ int main(int argc, char **argv)
 			int sub_argc = argc - optind;
 			char **sub_argv = argv + optind;
 
+			int rc;
+
 			optind = 0;
-			return subcommands[i].fn(sub_argc, sub_argv);
+			rc = subcommands[i].fn(sub_argc, sub_argv);
+			/* A failed call says what kind of failure it was. */
+			if (rc == EXIT_FAIL && ctl_last_failure > EXIT_FAIL)
+				rc = ctl_last_failure;
+			return rc;
 		}
 	}
 	fprintf(stderr, "vmcryptctl: unknown command '%s'; see 'vmcryptctl --help'\n",

@@ -147,11 +147,25 @@ static void res_text(int r, const struct kmip_result *res, char *buf, size_t len
 	copy_str(buf, len, res->message[0] ? res->message : strerror(-r));
 }
 
+/* The server could not be reached or went away (not TLS, not protocol). */
+static bool is_network_error(int err)
+{
+	switch (err) {
+	case -ECONNREFUSED: case -ETIMEDOUT: case -EHOSTUNREACH:
+	case -ENETUNREACH: case -ECONNRESET: case -ECONNABORTED:
+	case -EPIPE: case -EHOSTDOWN: case -ENETDOWN: case -EADDRNOTAVAIL:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Run @fn on the provider's servers with failover. On a server-reported
  * error returns it with @res (and *@server) describing it; when every
- * server failed in transport, the last transport error with the reasons
- * collected in rq's error text.
+ * server failed in transport, -EHOSTUNREACH if each was down or
+ * unreachable, else the last transport error, with the reasons collected
+ * in rq's error text.
  */
 static int run(struct provider *p, struct daemon *d, struct request *rq,
 	       const char *what, kop_fn fn, void *ctx, struct kmip_result *res,
@@ -165,6 +179,7 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 	size_t nfailed = 0;
 	time_t now = mono_now();
 	int r = -EHOSTUNREACH, pass;
+	bool all_network = true;
 
 	/* Healthy servers first, in configured order; then the failed ones. */
 	for (pass = 0; pass < 2; pass++) {
@@ -220,6 +235,8 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 				*server = (int)order[i];
 			return r;
 		}
+		if (!is_network_error(r))
+			all_network = false;
 		res_text(r, res, why[nfailed], sizeof(why[nfailed]));
 		mark(s, 0, why[nfailed]);
 		request_event(d, rq, (struct event){ .event = "kms.unreachable",
@@ -243,7 +260,12 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 						why[i]);
 		request_error(rq, "%s", msg);
 	}
-	return r;
+	/*
+	 * Every server down or unreachable: one errno for it, which vmcryptctl
+	 * turns into its "retry later" status. A TLS or protocol failure
+	 * (a wrong CA, a broken server) keeps its own: retrying will not help.
+	 */
+	return all_network ? -EHOSTUNREACH : r;
 }
 
 /* ---- operations ---- */

@@ -197,20 +197,25 @@ h_proxy_stop() {
 }
 
 # h_expect_fail NAME PATTERN CMD...: CMD must exit 1 and print PATTERN
-# (grep -E) on stderr.
+# (grep -E) on stderr. h_expect_status RC NAME PATTERN CMD...: the same
+# with exit status RC (vmcryptctl: 3 no daemon, 4 refused, 5 no key server).
 h_expect_fail() {
-	_n=$1
-	_pat=$2
-	shift 2
+	h_expect_status 1 "$@"
+}
+h_expect_status() {
+	_want=$1
+	_n=$2
+	_pat=$3
+	shift 3
 	_rc=0
 	"$@" >"$T/out" 2>"$T/err" || _rc=$?
 	if [ "$_rc" -eq 0 ]; then
 		tap_fail "$_n" "succeeded but should have failed: $*"
 		return 0
 	fi
-	if [ "$_rc" -ne 1 ]; then
+	if [ "$_rc" -ne "$_want" ]; then
 		sed 's/^/# /' "$T/err"
-		tap_fail "$_n" "exit status $_rc, expected 1"
+		tap_fail "$_n" "exit status $_rc, expected $_want"
 	elif grep -Eq -- "$_pat" "$T/err"; then
 		tap_ok "$_n"
 	else

@@ -400,8 +400,8 @@ fi
 # --- CLI exit codes and messages
 VMCRYPT_SOCKET=$T/nowhere "$VMCRYPTCTL" ping 2>"$T/err"
 rc=$?
-[ $rc -eq 1 ] && grep -qx "vmcryptctl: cannot reach vmcryptd at $T/nowhere: No such file or directory" "$T/err" &&
-	tap_ok "CLI: daemon not running -> exit 1 and one-line reason" || tap_fail "CLI: daemon not running" "rc=$rc $(cat "$T/err")"
+[ $rc -eq 3 ] && grep -qx "vmcryptctl: cannot reach vmcryptd at $T/nowhere: No such file or directory" "$T/err" &&
+	tap_ok "CLI: daemon not running -> exit 3 and one-line reason" || tap_fail "CLI: daemon not running" "rc=$rc $(cat "$T/err")"
 "$VMCRYPTCTL" --socket "$T/d1/sock" ping >/dev/null && tap_ok "CLI: --socket" || tap_fail "CLI: --socket"
 "$VMCRYPTCTL" nosuchcmd 2>/dev/null; [ $? -eq 2 ] && tap_ok "CLI: unknown command exits 2" || tap_fail "CLI: unknown command exits 2"
 h_ctl d1 key create --vm-name x 2>/dev/null; [ $? -eq 2 ] && tap_ok "CLI: missing option exits 2" || tap_fail "CLI: missing option exits 2"

@@ -178,7 +178,7 @@ h_event_has d 'r["event"] == "persist.pcr_mismatch" and r["result"] == "error"' 
 	tap_ok "PCR mismatch is an event" || tap_fail "PCR mismatch event"
 id1=$(head -n 1 "$T/ids" | cut -d' ' -f1)
 fp1=$(head -n 1 "$T/ids" | cut -d' ' -f2)
-h_expect_fail "KMS down and cache unusable: clear error" "cannot|unavailable|refused|connect" \
+h_expect_status 5 "KMS down and cache unusable: clear error, exit 5" "cannot|unavailable|refused|connect" \
 	h_ctl d key fetch "$id1"
 kms_restart || tap_fail "restart pykmip-server on the same database"
 [ "$(fp_of d "$id1")" = "$fp1" ] && tap_ok "fallback to the KMS once it is back" ||
@@ -296,7 +296,7 @@ if hk_start valid; then
 	hk_stop
 	hk_start get-denied "$HKPORT" || tap_fail "hostile server get-denied"
 	h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "restart vmcryptd"; tap_done; }
-	h_expect_fail "a KMS that refuses the key: refused, the cache does not override it" \
+	h_expect_status 4 "a KMS that refuses the key: refused (exit 4), the cache does not override it" \
 		"[Pp]ermission [Dd]enied|permission denied" h_ctl d key fetch 1 --provider hk
 	h_event_has d 'r["event"] == "key.refused" and r["result"] == "error"' &&
 		! h_event_has d 'r["event"] == "key.persisted_used" and r.get("provider") == "hk"' &&

@@ -159,10 +159,10 @@ fi
 # --- everything down
 h_proxy_stop px
 h_kms_stop "$T/kms1"
-h_expect_fail "all servers down: one error naming each" \
+h_expect_status 5 "all servers down: one error naming each, exit 5" \
 	"no KMS server of provider c gave a usable answer: 127.0.0.1:[0-9]+: .*; 127.0.0.1:[0-9]+: " \
 	h_ctl d key fetch "$ID" --no-cache
-h_expect_fail "all servers down, uncached key: unavailable" "no KMS server of provider c gave a usable answer" \
+h_expect_status 5 "all servers down, uncached key: unavailable" "no KMS server of provider c gave a usable answer" \
 	h_ctl d key create --vm-name x --vm-uuid 22222222-2222-4333-8444-555555555555
 h_event_has d "r['event']=='key.create_failed' and r['result']=='error'" && tap_ok "key.create_failed event" || tap_fail "key.create_failed event"
 # the memory cache still serves a KEK obtained before (no KMS needed)

@@ -98,9 +98,9 @@ h_expect_fail "key create on unknown provider" "no provider named 'zz'" h_ctl d 
 # --- another owner's certificate: the key is not theirs
 h_ctl d provider add other --kmip "127.0.0.1:$KMIP_PORT" --ca "$KMIP_CA" --cert "$KMIP_OTHER_CERT" --key "$KMIP_OTHER_KEY" >/dev/null 2>&1 &&
 	tap_ok "second provider with another owner's certificate added" || tap_fail "add provider other"
-h_expect_fail "key show with another owner's certificate fails" "provider other|not found on provider other" \
+h_expect_status 4 "key show with another owner's certificate fails (refused, exit 4)" "provider other|not found on provider other" \
 	h_ctl d key show "$ID" --provider other
-h_expect_fail "key fetch with another owner's certificate fails" "provider other" \
+h_expect_status 4 "key fetch with another owner's certificate fails (refused, exit 4)" "provider other" \
 	h_ctl d key fetch "$ID" --provider other --no-cache
 h_ctl d provider list | grep -q "^kms1 (default)" && tap_ok "the second provider is not the default" || tap_fail "default unchanged"
 
@@ -162,7 +162,7 @@ h_kms_start "$T/kms2" || tap_fail "start second pykmip-server"
 h_kms_stop "$T/kms2"
 h_ctl d provider add late --kmip "127.0.0.1:$KMIP_PORT" --ca "$KMIP_CA" --cert "$KMIP_CERT" --key "$KMIP_KEY" >/dev/null &&
 	tap_ok "provider added while its server is down" || tap_fail "add provider late"
-h_expect_fail "key create while the server is down: unreachable" "no KMS server of provider late gave a usable answer: 127.0.0.1:$KMIP_PORT: .*(refused|Connection)" \
+h_expect_status 5 "key create while the server is down: unreachable, exit 5" "no KMS server of provider late gave a usable answer: 127.0.0.1:$KMIP_PORT: .*(refused|Connection)" \
 	h_ctl d key create --provider late --vm-name late --vm-uuid "$UUID2"
 # same certificates, same config: start the server by hand now
 (cd "$T/kms2" && setsid pykmip-server -f "$T/kms2/server.conf" -l "$T/kms2/server.log" </dev/null >"$T/kms2/server.out" 2>&1 & echo $! >"$T/kms2/manual.pgid")

@@ -74,7 +74,7 @@ fi
 # a Create the server read but never answered may have created a key:
 # vmcryptd must not send it again (an orphan key on the KMS)
 if hostile create-lost; then
-	h_expect_fail "Create whose answer is lost: key create fails" \
+	h_expect_status 5 "Create whose answer is lost: key create fails, exit 5" \
 		"no KMS server of provider create-lost gave a usable answer: 127.0.0.1:[0-9]+: " \
 		h_ctl d key create --provider create-lost --vm-name web --vm-uuid "$UUID"
 	nothing_bound create-lost

@@ -52,21 +52,21 @@ done
 as "$UV" provider list >/dev/null 2>&1 && tap_ok "viewer: provider list" || tap_fail "viewer: provider list"
 as "$UV" events --format json >/dev/null 2>&1 && tap_ok "viewer: events" || tap_fail "viewer: events"
 as "$UV" key list >/dev/null 2>&1 && tap_ok "viewer: key list" || tap_fail "viewer: key list"
-h_expect_fail "viewer: key create refused with the exact reason" \
+h_expect_status 4 "viewer: key create refused with the exact reason" \
 	"^vmcryptctl: permission denied: operation 'key.create' needs role operator; user $UV has role viewer$" \
 	as "$UV" key create --vm-name v --vm-uuid "$UUID"
-h_expect_fail "viewer: key fetch refused" "permission denied: operation 'key.fetch' needs role operator; user $UV has role viewer" \
+h_expect_status 4 "viewer: key fetch refused" "permission denied: operation 'key.fetch' needs role operator; user $UV has role viewer" \
 	as "$UV" key fetch "$KID"
-h_expect_fail "viewer: provider add refused" "permission denied: operation 'provider.add' needs role admin; user $UV has role viewer" \
+h_expect_status 4 "viewer: provider add refused" "permission denied: operation 'provider.add' needs role admin; user $UV has role viewer" \
 	as "$UV" provider add x --kmip 127.0.0.1:1 --ca "$KMIP_CA" --cert "$KMIP_CERT" --key "$KMIP_KEY"
 
 # operator: keys yes, providers no
 KO=$(as "$UO" key create --vm-name opvm --vm-uuid 5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d 2>"$T/err")
 [ -n "$KO" ] && tap_ok "operator: key create" || tap_fail "operator: key create" "$(cat "$T/err")"
 as "$UO" key fetch "$KID" >/dev/null 2>&1 && tap_ok "operator: key fetch" || tap_fail "operator: key fetch"
-h_expect_fail "operator: provider remove refused" "permission denied: operation 'provider.remove' needs role admin; user $UO has role operator" \
+h_expect_status 4 "operator: provider remove refused" "permission denied: operation 'provider.remove' needs role admin; user $UO has role operator" \
 	as "$UO" provider remove kms
-h_expect_fail "operator: provider test refused" "needs role admin; user $UO has role operator" as "$UO" provider test kms
+h_expect_status 4 "operator: provider test refused" "needs role admin; user $UO has role operator" as "$UO" provider test kms
 
 # admin by group, and root
 as "$UA" provider set-default kms >/dev/null 2>&1 && tap_ok "admin group: provider set-default" || tap_fail "admin: set-default"
@@ -74,9 +74,9 @@ h_ctl d provider test kms >/dev/null 2>&1 && tap_ok "uid 0 is admin" || tap_fail
 
 # no role: only ping
 as "$UN" ping >/dev/null 2>&1 && tap_ok "no role: ping allowed" || tap_fail "no role: ping"
-h_expect_fail "no role: provider list refused" "permission denied: operation 'provider.list' needs role viewer; user $UN has no vmcrypt role" \
+h_expect_status 4 "no role: provider list refused" "permission denied: operation 'provider.list' needs role viewer; user $UN has no vmcrypt role" \
 	as "$UN" provider list
-h_expect_fail "no role: events refused" "needs role viewer; user $UN has no vmcrypt role" as "$UN" events
+h_expect_status 4 "no role: events refused" "needs role viewer; user $UN has no vmcrypt role" as "$UN" events
 
 # every refusal is an event with who and what
 h_event_has d "r['event']=='request.refused' and r['user']=='$UV' and r['op']=='key.create' and r['result']=='refused' and r['uid']==$(id -u "$UV") and 'needs role operator' in r['error']" &&
