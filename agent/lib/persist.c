@@ -603,6 +603,8 @@ out:
 	return r;
 }
 
+static unsigned int disable_seq;
+
 int persist_disable(const char *state_dir, char *left, size_t leftlen)
 {
 	char final[PATH_MAX], tmp[PATH_MAX];
@@ -617,9 +619,14 @@ int persist_disable(const char *state_dir, char *left, size_t leftlen)
 	r = persist_enabled(state_dir);
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
-	/* Rename first: persistence is off at once, even if shredding stops. */
-	if (snprintf(tmp, sizeof(tmp), "%s/.persist.disabling-%ld", state_dir,
-		     (long)getpid()) >= (int)sizeof(tmp))
+	/*
+	 * Rename first: persistence is off at once, even if shredding stops.
+	 * A name of its own each time: an earlier disable may have left its
+	 * directory behind (persist_sweep() removes it at the next start).
+	 */
+	if (snprintf(tmp, sizeof(tmp), "%s/.persist.disabling-%ld-%u", state_dir,
+		     (long)getpid(), __atomic_add_fetch(&disable_seq, 1, __ATOMIC_RELAXED)) >=
+	    (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	if (rename(final, tmp) < 0)
 		return -errno;

@@ -288,12 +288,14 @@ int keys_get_kek(struct daemon *d, struct request *rq, const char *provider,
 		goto done;
 	}
 	/*
-	 * The provider refused this host the key (KMIP Permission Denied,
-	 * Authentication Not Successful, Illegal Operation; a native KDK
-	 * file others can read): a decision, which the persisted cache must
-	 * not override. The cache stands in only when it cannot deliver.
+	 * The key server refused this host the key (KMIP Permission Denied,
+	 * Authentication Not Successful, Illegal Operation: a kmip provider
+	 * returns -EACCES/-EPERM only for a server's result): a decision,
+	 * which the persisted cache must not override. The cache stands in
+	 * when the provider cannot deliver, including local failures such as
+	 * a TPM that refuses to unseal a native provider's KDK.
 	 */
-	if (r == -EACCES || r == -EPERM) {
+	if ((r == -EACCES || r == -EPERM) && !strcmp(p->ops->type, "kmip")) {
 		request_event(d, rq, (struct event){ .event = "key.refused",
 			      .provider = p->name, .key_id = kek_id,
 			      .result = "error", .error = rq->error });

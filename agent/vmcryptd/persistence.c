@@ -207,7 +207,13 @@ static int hook_store(struct daemon *d, const char *provider,
 		return 0;	/* persistence turned off meanwhile */
 	if (r < 0)
 		return r;
-	r = persist_put(st.p, provider, kek_id, kek);
+	/*
+	 * A fetch that began before its provider was removed must not put
+	 * the key back after provider.remove erased it: hook_forget() takes
+	 * st.rw for writing, and the provider leaves the registry first.
+	 */
+	if (provider_exists(d, provider))
+		r = persist_put(st.p, provider, kek_id, kek);
 	pthread_rwlock_unlock(&st.rw);
 	return r;
 }
@@ -230,7 +236,13 @@ static int hook_forget(struct daemon *d, const char *provider)
 
 	if (r < 0)
 		return r == -ENOENT ? 0 : r;
-	r = persist_forget_provider(st.p, provider);
+	pthread_rwlock_unlock(&st.rw);
+	/* For writing: no hook_store() of this provider runs meanwhile. */
+	pthread_rwlock_wrlock(&st.rw);
+	if (st.state == PS_ACTIVE)
+		r = persist_forget_provider(st.p, provider);
+	else
+		r = st.state == PS_OFF ? 0 : -EAGAIN;
 	pthread_rwlock_unlock(&st.rw);
 	return r;
 }

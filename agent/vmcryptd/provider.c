@@ -206,8 +206,11 @@ int provider_registry_load(struct daemon *d)
 		name = json_object_get_string(jn);
 		/* The name becomes a path (native/NAME) and reaches terminals. */
 		if (validate_name(&rq, "provider name", name) < 0 || find(reg, name) >= 0) {
+			/* Not quoted: a damaged file may hold terminal escapes. */
 			log_err("%s: provider entry %zu: %s", path, i, rq.error[0] ?
-				rq.error : "the name is listed twice");
+				"the name is not a valid provider name (1-64 letters, "
+				"digits, '.', '_', '-', not starting with '.' or '-')" :
+				"the name is listed twice");
 			r = -EINVAL;
 			goto out;
 		}
@@ -301,19 +304,37 @@ bool provider_is_registered(struct daemon *d, const struct provider *p)
 	return same;
 }
 
+bool provider_exists(struct daemon *d, const char *name)
+{
+	struct provider_registry *reg = d->providers;
+	bool found;
+
+	pthread_mutex_lock(&reg->lock);
+	found = find(reg, name) >= 0;
+	pthread_mutex_unlock(&reg->lock);
+	return found;
+}
+
 int provider_list_names(struct daemon *d, struct json_object **names,
 			char **default_name)
 {
 	struct provider_registry *reg = d->providers;
-	struct json_object *a = json_object_new_array();
+	struct json_object *a = json_object_new_array(), *s;
 	size_t i;
+	int r = 0;
 
 	if (!a)
 		return -ENOMEM;
 	pthread_mutex_lock(&reg->lock);
-	for (i = 0; i < reg->n; i++)
-		json_object_array_add(a, json_object_new_string(reg->list[i]->name));
-	*default_name = strdup(reg->default_name);
+	/* Never a short list: a caller may erase what it does not name. */
+	for (i = 0; i < reg->n && r == 0; i++) {
+		s = json_object_new_string(reg->list[i]->name);
+		if (!s || json_object_array_add(a, s) < 0) {
+			json_object_put(s);
+			r = -ENOMEM;
+		}
+	}
+	*default_name = r ? NULL : strdup(reg->default_name);
 	pthread_mutex_unlock(&reg->lock);
 	if (!*default_name) {
 		json_object_put(a);

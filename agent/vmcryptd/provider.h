@@ -121,6 +121,9 @@ void provider_put(struct provider *p);
  */
 bool provider_is_registered(struct daemon *d, const struct provider *p);
 
+/* Whether a provider named @name is registered now. */
+bool provider_exists(struct daemon *d, const char *name);
+
 /* Names of all providers and the default (for other modules). */
 int provider_list_names(struct daemon *d, struct json_object **names,
 			char **default_name);

@@ -69,7 +69,7 @@ bad_providers() {	# bad_providers DESC LOG_TEXT JSON
 	fi
 }
 bad_providers "providers.json: a name that is a path refused" \
-	"providers.json: provider entry 0: invalid provider name '../../etc'" \
+	"providers.json: provider entry 0: the name is not a valid provider name" \
 	"{\"version\":1,\"default\":\"../../etc\",\"providers\":[$(pj_kmip ../../etc)]}"
 bad_providers "providers.json: a name listed twice refused" \
 	"providers.json: provider entry 1: the name is listed twice" \

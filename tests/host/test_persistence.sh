@@ -247,7 +247,7 @@ h_event_has d 'r["event"] == "persist.disabled"' && tap_ok "disable is an event"
 h_ctl d persistence enable >/dev/null 2>"$T/err" || tap_fail "re-enable" "$(cat "$T/err")"
 mkdir "$P/not-ours"
 h_expect_fail "disable reports what it could not wipe" \
-	"persistence is disabled, but wiping $T/d/state/.persist.disabling-[0-9]+ failed: Is a directory; vmcryptd wipes it when it next starts" \
+	"persistence is disabled, but wiping $T/d/state/.persist.disabling-[0-9-]+ failed: Is a directory; vmcryptd wipes it when it next starts" \
 	h_ctl d persistence disable
 left=$(ls -d "$T"/d/state/.persist.disabling-* 2>/dev/null)
 [ "$(status_json | jfield enabled)" = false ] && [ -n "$left" ] && [ "$(ls -A "$left")" = not-ours ] &&
