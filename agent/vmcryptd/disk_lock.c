@@ -138,7 +138,8 @@ static int unlock_one(struct daemon *d, struct request *rq, const struct open_di
 				      od->name, od->luks_uuid);
 			return -ESTALE;
 		}
-		r = disk_get_dek(d, rq, od->path, info, &dek);
+		/* Verified against the same device's header too. */
+		r = disk_get_dek(d, rq, od->device, info, &dek);
 		if (r)
 			return r;
 		r = keyring_desc(info->uuid, desc, sizeof(desc));

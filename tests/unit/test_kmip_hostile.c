@@ -368,8 +368,11 @@ TEST(create_after_an_idle_close)
 	ASSERT_GT(pid, 0);
 	ASSERT_EQ(0, connect_to(port, &c, &res)) TH_LOG("%s", res.message);
 	for (int i = 0; i < 3; i++) {
-		/* Let the close arrive, as it would while the link sits idle. */
-		usleep(200000);
+		/*
+		 * Let the close arrive, as it would while the link sits idle
+		 * (generous: the server is a Python thread on a busy host).
+		 */
+		usleep(1000000);
 		ASSERT_EQ(0, kmip_create_aes256(c, "vm", 0xC, NULL, 0, &uid, &res))
 			TH_LOG("Create %d: %s", i, res.message);
 		EXPECT_STREQ("7", uid);
