@@ -471,6 +471,7 @@ static int remove_dir(const char *dir)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
+	struct stat st;
 	DIR *d;
 	int r = 0, rr;
 
@@ -482,7 +483,18 @@ static int remove_dir(const char *dir)
 			continue;
 		rr = join(path, sizeof(path), dir, de->d_name);
 		if (!rr)
+			rr = lstat(path, &st) < 0 ? -errno : 0;
+		/*
+		 * Shred regular files only: opening a FIFO would block, and a
+		 * symlink's target is not ours. Anything else is unlinked; a
+		 * directory was never ours either and is left (-EISDIR).
+		 */
+		if (!rr && S_ISREG(st.st_mode))
 			rr = atomicfile_shred(path);
+		else if (!rr && S_ISDIR(st.st_mode))
+			rr = -EISDIR;
+		else if (!rr && unlink(path) < 0)
+			rr = -errno;
 		if (rr < 0 && !r)
 			r = rr;
 	}
@@ -659,6 +671,7 @@ int persist_sweep(const char *state_dir, unsigned int *wiped, char *left,
 		  size_t leftlen)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	struct dirent *de;
 	int r = 0, rr;
 	DIR *d;
@@ -674,6 +687,11 @@ int persist_sweep(const char *state_dir, unsigned int *wiped, char *left,
 			continue;
 		rr = join(path, sizeof(path), state_dir, de->d_name);
 		if (!rr)
+			rr = lstat(path, &st) < 0 ? -errno : 0;
+		/* Never follow a symlink planted under a leftover's name. */
+		if (!rr && !S_ISDIR(st.st_mode))
+			rr = unlink(path) < 0 ? -errno : 0;
+		else if (!rr)
 			rr = remove_dir(path);
 		if (!rr) {
 			(*wiped)++;

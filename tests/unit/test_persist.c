@@ -473,9 +473,24 @@ TEST_F(dir, sweep_finishes_interrupted_wipes)
 	EXPECT_STREQ(f, left);
 	snprintf(f, sizeof(f), "%s/.persist.disabling-7/cache", self->path);
 	EXPECT_NE(0, stat(f, &st));
-	/* Nothing to do: 0. */
+	/* A symlink under a leftover's name: unlinked, its target untouched. */
 	snprintf(f, sizeof(f), "rm -r '%s/.persist.disabling-7'", self->path);
 	ASSERT_EQ(0, system(f));
+	put_file(_metadata, self->path, "elsewhere", "precious");
+	put_file(_metadata, self->path, ".persist.new-Zz", "fifo-dir");
+	snprintf(f, sizeof(f), "%s/elsewhere", self->path);
+	snprintf(left, sizeof(left), "%s/.persist.disabling-9", self->path);
+	ASSERT_EQ(0, symlink(f, left));
+	/* A FIFO inside a leftover: unlinked, never opened (that would block). */
+	snprintf(f, sizeof(f), "%s/.persist.new-Zz/pipe", self->path);
+	ASSERT_EQ(0, mkfifo(f, 0600));
+	EXPECT_EQ(0, persist_sweep(self->path, &wiped, left, sizeof(left)));
+	EXPECT_EQ(2u, wiped);
+	snprintf(f, sizeof(f), "%s/elsewhere/precious", self->path);
+	EXPECT_EQ(0, stat(f, &st));
+	snprintf(f, sizeof(f), "%s/.persist.new-Zz", self->path);
+	EXPECT_NE(0, lstat(f, &st));
+	/* Nothing to do: 0. */
 	EXPECT_EQ(0, persist_sweep(self->path, &wiped, left, sizeof(left)));
 	EXPECT_EQ(0u, wiped);
 }
