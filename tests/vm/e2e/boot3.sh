@@ -28,8 +28,8 @@ out=$(ctl open "$IMG" d0 2>&1)
 rc=$?
 case "$rc:$out" in
 0:*) tap_fail "open refused while the KMS is down" "it opened: $out"; ctl close d0 >/dev/null 2>&1 ;;
-*"disk $IMG is locked: key $kek of provider kms1 is unavailable"*) tap_ok "open refused: $out" ;;
-*) tap_fail "open refused with a clear error" "$out" ;;
+5:*"disk $IMG is locked: key $kek of provider kms1 is unavailable"*) tap_ok "open refused, exit 5 (retry later): $out" ;;
+*) tap_fail "open refused with a clear error and exit 5" "rc $rc: $out" ;;
 esac
 if grep '"event":"disk.open"' "$STATE/events.jsonl" | grep '"result":"error"' | grep -q "is locked"; then
 	tap_ok "event log: disk.open error recorded"
