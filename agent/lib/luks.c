@@ -30,6 +30,7 @@
 
 #include "lib/dmtarget.h"
 #include "lib/log.h"
+#include "lib/names.h"
 
 /* libcryptsetup's own messages are diagnostics for -v; callers decide. */
 static void cs_log(int level, const char *msg, void *usrptr)
@@ -53,36 +54,12 @@ void luks_now(char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static bool is_uuid(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' :
-		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-		      (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	}
-	return true;
-}
-
-/* Printable, no control characters: these strings end up in logs. */
-static bool is_clean(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
 /* A token's string field: not empty, NUL-terminated within @cap, clean. */
 static bool field_ok(const char *s, size_t cap)
 {
-	return s[0] && strnlen(s, cap) < cap && is_clean(s);
+	size_t n = strnlen(s, cap);
+
+	return n && n < cap && kmip_text_clean(s, n);
 }
 
 static int get_str(struct json_object *o, const char *key, char *dst,
@@ -97,7 +74,7 @@ static int get_str(struct json_object *o, const char *key, char *dst,
 		return -EINVAL;
 	s = json_object_get_string(v);
 	n = (size_t)json_object_get_string_len(v);
-	if (n >= dstlen || strlen(s) != n || (!n && !allow_empty) || !is_clean(s))
+	if (n >= dstlen || strlen(s) != n || (!n && !allow_empty) || !kmip_text_clean(s, n))
 		return -EINVAL;
 	memcpy(dst, s, n + 1);
 	return 0;
@@ -143,7 +120,7 @@ int luks_token_parse(const char *json, size_t len, struct vmcrypt_token *t)
 	    get_str(o, "vm_name", t->vm_name, sizeof(t->vm_name), false) ||
 	    get_str(o, "vm_uuid", t->vm_uuid, sizeof(t->vm_uuid), false) ||
 	    get_str(o, "created", t->created, sizeof(t->created), false) ||
-	    !is_uuid(t->vm_uuid))
+	    !names_uuid_ok(t->vm_uuid))
 		goto out;
 	/* "rekeyed" is optional (absent until the first rekey). */
 	if (json_object_object_get_ex(o, "rekeyed", &v) &&
@@ -187,7 +164,7 @@ int luks_token_format(const struct vmcrypt_token *t, char **json)
 	    !field_ok(t->provider, sizeof(t->provider)) ||
 	    !field_ok(t->kek_id, sizeof(t->kek_id)) ||
 	    !field_ok(t->vm_name, sizeof(t->vm_name)) ||
-	    !is_uuid(t->vm_uuid) || !field_ok(t->created, sizeof(t->created)) ||
+	    !names_uuid_ok(t->vm_uuid) || !field_ok(t->created, sizeof(t->created)) ||
 	    (t->rekeyed[0] && !field_ok(t->rekeyed, sizeof(t->rekeyed))))
 		return -EINVAL;
 	EVP_EncodeBlock((unsigned char *)b64, t->wrapped_dek, (int)t->wrapped_len);
