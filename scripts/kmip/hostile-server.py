@@ -33,6 +33,8 @@
 #                  connection (a server with an idle timeout of zero)
 #   get-denied     answer Get with Operation Failed, Permission Denied (a KMS
 #                  that refuses this client the key)
+#   get-lost-once  answer as valid does, except the second Get this server
+#                  reads: close without answering it (once per server)
 # Discover Versions (sent by the client on every connect) is answered
 # correctly in every mode unless --from-start is given, so that the
 # misbehaviour hits the operation under test. --op-log F appends the
@@ -150,6 +152,19 @@ def read_message(conn):
     return hdr + body
 
 
+GETS_SEEN = [0]
+GETS_LOCK = threading.Lock()
+
+
+def second_get(op):
+    """True for the second Get this server process reads, once."""
+    if op != 10:
+        return False
+    with GETS_LOCK:
+        GETS_SEEN[0] += 1
+        return GETS_SEEN[0] == 2
+
+
 def serve(conn, mode, from_start, op_log):
     try:
         while True:
@@ -196,6 +211,10 @@ def serve(conn, mode, from_start, op_log):
             elif mode == "create-close-after":
                 conn.sendall(create_answer(op, mode))
                 return
+            elif mode == "get-lost-once":
+                if second_get(op):
+                    return
+                conn.sendall(answer(op))
             elif mode == "get-denied":
                 if op == 10:
                     conn.sendall(response(10, 1, None, enum(0x42007E, 0x0C) +

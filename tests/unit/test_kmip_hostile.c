@@ -338,9 +338,43 @@ TEST(create_not_resent_after_a_lost_answer)
 	EXPECT_EQ(NULL, uid);
 	read_op_log(log, ops, sizeof(ops));
 	EXPECT_STREQ("30 10 1", ops);
-	/* A Get that meets the same fate is sent again: it changes nothing. */
+	/* the link is gone: the next request opens a new one */
 	EXPECT_EQ(0, kmip_get_key(c, "1", &k, &res)) TH_LOG("%s", res.message);
 	secbuf_free(&k);
+	kmip_conn_free(c);
+	stop_server(pid);
+	unlink(log);
+	EXPECT_EQ(0, kmip_leak_check());
+}
+
+/*
+ * A Get whose answer is lost on a kept-alive link (the server read it and
+ * closed): the client sends it again on a new connection, since a Get
+ * changes nothing, and the caller gets the key.
+ */
+TEST(get_resent_after_a_lost_answer)
+{
+	struct kmip_result res;
+	struct kmip_conn *c = NULL;
+	char log[300], ops[200];
+	unsigned int port;
+	struct secbuf k;
+	pid_t pid;
+
+	if (!strncmp(setup_error, "SKIP:", 5))
+		SKIP(return, "%.500s", setup_error + 5);
+	snprintf(log, sizeof(log), "%s/ops-getlost-%d", cert_dir, (int)getpid());
+	pid = spawn_server(_metadata, "get-lost-once", NULL, 0, log, &port);
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(0, connect_to(port, &c, &res)) TH_LOG("%s", res.message);
+	ASSERT_EQ(0, kmip_get_key(c, "1", &k, &res)) TH_LOG("%s", res.message);
+	secbuf_free(&k);
+	/* read by the server, never answered: sent again, answered */
+	ASSERT_EQ(0, kmip_get_key(c, "1", &k, &res)) TH_LOG("%s", res.message);
+	EXPECT_EQ(32, (int)k.len);
+	secbuf_free(&k);
+	read_op_log(log, ops, sizeof(ops));
+	EXPECT_STREQ("30 10 10 30 10", ops);
 	kmip_conn_free(c);
 	stop_server(pid);
 	unlink(log);
