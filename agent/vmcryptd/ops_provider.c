@@ -235,7 +235,9 @@ int op_provider_remove(struct daemon *d, struct request *rq,
 	}
 	if (left[0]) {
 		/* Removed from the registry all the same: report what is left. */
-		request_error(rq, "provider '%s' was removed, but %s", name, left);
+		request_error(rq, "provider '%s' was removed, but %s%s%s", name, left,
+			      newdef ? "; the default provider is now " : "",
+			      newdef ? newdef : "");
 		r = -EIO;
 	} else {
 		r = 0;
