@@ -21,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct json_object *req, *args, *res;
 	const char *op;
+	enum proto_failure failure;
 	char err[256], *errtext;
 	int r;
 
@@ -36,12 +37,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (r != -EBADMSG && r != -EPROTONOSUPPORT && r != -ENOMEM) {
 		abort();
 	}
-	r = proto_parse_response((const char *)data, size, &res, &errtext);
+	r = proto_parse_response((const char *)data, size, &res, &errtext,
+				 &failure);
 	if (r == 0) {
-		if (!json_object_is_type(res, json_type_object) || errtext)
+		if (!json_object_is_type(res, json_type_object) || errtext ||
+		    failure != PROTO_FAILURE_NONE)
 			abort();
 		json_object_put(res);
 	} else {
+		if (failure > PROTO_FAILURE_UNAVAILABLE)
+			abort();
 		free(errtext);
 	}
 	return 0;

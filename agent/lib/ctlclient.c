@@ -23,6 +23,7 @@
 int ctl_last_failure;
 
 const char *ctl_socket_path = "/run/vmcrypt/control";
+unsigned int ctl_timeout_s = CTL_TIMEOUT_S;
 
 struct ctl_conn {
 	int fd;
@@ -46,7 +47,7 @@ static char *xasprintf_err(const char *fmt, ...)
 int ctl_connect(const char *socket_path, struct ctl_conn **out, char **errtext)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = CTL_TIMEOUT_MS / 1000 };
+	struct timeval tv = { .tv_sec = ctl_timeout_s };
 	struct ctl_conn *c;
 	int fd, r;
 
@@ -99,6 +100,7 @@ int ctl_request(struct ctl_conn *c, const char *op, struct json_object *args,
 		struct json_object **result, char **errtext)
 {
 	struct json_object *req = proto_request(op, args);
+	enum proto_failure failure;
 	char *buf = NULL;
 	size_t len;
 	int r;
@@ -123,6 +125,13 @@ int ctl_request(struct ctl_conn *c, const char *op, struct json_object *args,
 		return r;
 	}
 	r = proto_recv_frame(c->fd, PROTO_MAX_RESPONSE, &buf, &len);
+	if (r == -ETIMEDOUT) {
+		/* alive, busy: not "cannot reach" */
+		ctl_last_failure = CTL_FAILED;
+		*errtext = xasprintf_err("no reply from vmcryptd at %s within %u s; the request may still complete: see 'vmcryptctl events'",
+					 c->path, ctl_timeout_s);
+		return r;
+	}
 	if (r < 0) {
 		ctl_last_failure = CTL_NO_DAEMON;
 		*errtext = xasprintf_err("no reply from vmcryptd at %s: %s",
@@ -130,15 +139,13 @@ int ctl_request(struct ctl_conn *c, const char *op, struct json_object *args,
 					 "connection closed" : strerror(-r));
 		return r;
 	}
-	r = proto_parse_response(buf, len, result, errtext);
+	r = proto_parse_response(buf, len, result, errtext, &failure);
 	proto_frame_free(buf, len);
-	/* Only the daemon's own errno can be EACCES or EHOSTUNREACH here. */
-	if (r == -EACCES)
-		ctl_last_failure = CTL_REFUSED;
-	else if (r == -EHOSTUNREACH)
-		ctl_last_failure = CTL_UNAVAILABLE;
-	else if (r < 0)
-		ctl_last_failure = CTL_FAILED;
+	/* the daemon says what kind of failure it was; the errno does not */
+	if (r < 0)
+		ctl_last_failure = failure == PROTO_FAILURE_REFUSED ? CTL_REFUSED :
+				   failure == PROTO_FAILURE_UNAVAILABLE ?
+				   CTL_UNAVAILABLE : CTL_FAILED;
 	return r;
 }
 

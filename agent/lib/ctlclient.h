@@ -19,8 +19,12 @@
 
 struct json_object;
 
-/* Default timeout for one call; ops that talk to a KMS may take a while. */
-#define CTL_TIMEOUT_MS (5 * 60 * 1000)
+/*
+ * Default time to wait for vmcryptd's answer to one call, in seconds; ops
+ * that talk to a KMS may take a while. vmcryptctl --timeout changes it.
+ */
+#define CTL_TIMEOUT_S (5 * 60)
+#define CTL_TIMEOUT_MAX_S (24 * 60 * 60)
 
 struct ctl_conn;
 
@@ -29,14 +33,18 @@ struct ctl_conn;
  * default /run/vmcrypt/control. Defined in ctlclient.c, set by main().
  */
 extern const char *ctl_socket_path;
+/* The wait for each answer: CTL_TIMEOUT_S, or vmcryptctl's --timeout. */
+extern unsigned int ctl_timeout_s;
 
 /*
  * What the last failed call was, for vmcryptctl's exit status (0 while
  * none failed): CTL_NO_DAEMON when vmcryptd could not be reached or went
- * away, CTL_REFUSED when it answered EACCES (the user's role, or a key
+ * away, CTL_REFUSED when it answered a refusal (the user's role, or a key
  * server that refused this host the key), CTL_UNAVAILABLE when it
- * answered EHOSTUNREACH (no key server gave a usable answer: worth a
- * retry), CTL_FAILED for any other error. The values are the exit codes.
+ * answered that no key server could be reached (worth a retry),
+ * CTL_FAILED for any other error, a timeout included. The kind comes
+ * from the response's "failure" member (proto.h), never from the errno.
+ * The values are the exit codes.
  */
 enum ctl_failure {
 	CTL_FAILED = 1,

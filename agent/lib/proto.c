@@ -249,6 +249,23 @@ struct json_object *proto_request(const char *op, struct json_object *args)
 	return o;
 }
 
+static const char *const failure_names[] = {
+	[PROTO_FAILURE_REFUSED] = "refused",
+	[PROTO_FAILURE_UNAVAILABLE] = "unavailable",
+};
+
+struct json_object *proto_error_response(int error_no, const char *errtext,
+					 enum proto_failure failure)
+{
+	struct json_object *o = proto_response(error_no, errtext, NULL);
+
+	if (o && error_no < 0 && failure > PROTO_FAILURE_NONE &&
+	    failure <= PROTO_FAILURE_UNAVAILABLE)
+		json_object_object_add(o, "failure",
+				       json_object_new_string(failure_names[failure]));
+	return o;
+}
+
 struct json_object *proto_response(int error_no, const char *errtext,
 				   struct json_object *result)
 {
@@ -274,7 +291,8 @@ struct json_object *proto_response(int error_no, const char *errtext,
 }
 
 int proto_parse_response(const char *buf, size_t len,
-			 struct json_object **result, char **errtext)
+			 struct json_object **result, char **errtext,
+			 enum proto_failure *failure)
 {
 	char err[1024];
 	struct json_object *o, *v;
@@ -282,6 +300,8 @@ int proto_parse_response(const char *buf, size_t len,
 
 	*result = NULL;
 	*errtext = NULL;
+	if (failure)
+		*failure = PROTO_FAILURE_NONE;
 	r = parse_object(buf, len, &o, err, sizeof(err));
 	if (r < 0)
 		goto fail;
@@ -331,6 +351,14 @@ int proto_parse_response(const char *buf, size_t len,
 			snprintf(err, sizeof(err), "%s", json_object_get_string(e));
 		else
 			snprintf(err, sizeof(err), "%s", strerror((int)eno));
+		if (failure && json_object_object_get_ex(o, "failure", &e) &&
+		    json_object_is_type(e, json_type_string)) {
+			size_t i;
+
+			for (i = 1; i < sizeof(failure_names) / sizeof(failure_names[0]); i++)
+				if (!strcmp(json_object_get_string(e), failure_names[i]))
+					*failure = (enum proto_failure)i;
+		}
 		json_object_put(o);
 		r = -(int)eno;
 	}

@@ -62,18 +62,40 @@ int proto_parse_request(const char *buf, size_t len, struct json_object **req,
 struct json_object *proto_request(const char *op, struct json_object *args);
 
 /*
+ * What kind of failure a response reports, when the daemon knows it (the
+ * "failure" member): vmcryptctl's exit status follows it. Not inferred
+ * from the errno, which a local failure can share (a file the daemon
+ * cannot read is EACCES too).
+ *   REFUSED      a decision against the caller: its role, or a key server
+ *                that refused this host the key;
+ *   UNAVAILABLE  no key server could be reached (down, refusing
+ *                connections, timing out): a retry may succeed.
+ */
+enum proto_failure {
+	PROTO_FAILURE_NONE,
+	PROTO_FAILURE_REFUSED,
+	PROTO_FAILURE_UNAVAILABLE,
+};
+
+/*
  * Build a response: success with @result (ownership taken; NULL gives
  * {}), or failure when @error_no < 0 with @errtext.
  */
 struct json_object *proto_response(int error_no, const char *errtext,
 				   struct json_object *result);
 
+/* A failure response that says what kind of failure it is. */
+struct json_object *proto_error_response(int error_no, const char *errtext,
+					 enum proto_failure failure);
+
 /*
  * Parse a response. 0 with *@result (a new reference) when ok; the
- * daemon's -errno with *@errtext (malloc'ed) when not; -EBADMSG /
+ * daemon's -errno with *@errtext (malloc'ed) and *@failure (if not NULL;
+ * NONE when the member is missing or unknown) when not; -EBADMSG /
  * -EPROTONOSUPPORT with *@errtext for a malformed one.
  */
 int proto_parse_response(const char *buf, size_t len,
-			 struct json_object **result, char **errtext);
+			 struct json_object **result, char **errtext,
+			 enum proto_failure *failure);
 
 #endif

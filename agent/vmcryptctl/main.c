@@ -3,6 +3,7 @@
  * main.c - vmcryptctl, the admin CLI of vmcrypt: global options and the
  * one table that dispatches subcommands to <name>_main() in their files.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,25 +42,48 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "Usage: vmcryptctl [--socket PATH] <command> [<args>]\n\n"
+	fprintf(f, "Usage: vmcryptctl [--socket PATH] [--timeout SECONDS] <command> [<args>]\n\n"
 		   "Administer vmcrypt disk encryption through vmcryptd.\n\n"
 		   "Options:\n"
-		   "  --socket PATH  control socket of vmcryptd (default %s,\n"
-		   "                 or $VMCRYPT_SOCKET)\n"
-		   "  -h, --help     show this help\n\n"
-		   "Commands:\n", DEFAULT_SOCKET);
+		   "  --socket PATH      control socket of vmcryptd (default %s,\n"
+		   "                     or $VMCRYPT_SOCKET)\n"
+		   "  --timeout SECONDS  how long to wait for each answer of vmcryptd\n"
+		   "                     (default %u, at most %u); the request may still\n"
+		   "                     complete after it\n"
+		   "  -h, --help         show this help\n\n"
+		   "Commands:\n", DEFAULT_SOCKET, CTL_TIMEOUT_S, CTL_TIMEOUT_MAX_S);
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %-12s %s\n", subcommands[i].name, subcommands[i].help);
 	fprintf(f, "\nRun 'vmcryptctl <command> --help' for a command's options.\n\n"
-		   "Exit status: 0 done; 1 failed; 2 usage error; 3 vmcryptd not reachable;\n"
-		   "4 access refused (role, or a key server refused the key); 5 no key\n"
-		   "server gave a usable answer and the key is not cached (retry later).\n");
+		   "Exit status: 0 done; 1 failed (no answer within --timeout included);\n"
+		   "2 usage error; 3 vmcryptd not reachable; 4 access refused (role, or a\n"
+		   "key server refused the key); 5 no key server could be reached and the\n"
+		   "key is not cached (retry later).\n");
+}
+
+/* --timeout: whole seconds, 1 to CTL_TIMEOUT_MAX_S. */
+static int parse_timeout(const char *arg)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno || v < 1 ||
+	    v > CTL_TIMEOUT_MAX_S) {
+		fprintf(stderr, "vmcryptctl: --timeout '%s': must be a whole number of seconds from 1 to %u\n",
+			arg, CTL_TIMEOUT_MAX_S);
+		return -1;
+	}
+	ctl_timeout_s = (unsigned int)v;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,6 +100,10 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's':
 			ctl_socket_path = optarg;
+			break;
+		case 't':
+			if (parse_timeout(optarg))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			usage(stdout);

@@ -31,6 +31,7 @@
 
 #include "lib/config.h"
 #include "lib/eventlog.h"
+#include "lib/proto.h"
 #include "lib/secmem.h"
 
 struct json_object;
@@ -91,6 +92,8 @@ struct request {
 	enum role role;
 	const char *op;		/* e.g. "key.create" */
 	char error[512];	/* set by request_error(); empty if none */
+	/* set by request_failure(): what kind of failure, for the CLI */
+	enum proto_failure failure;
 };
 
 typedef int (*op_fn)(struct daemon *d, struct request *rq,
@@ -117,6 +120,16 @@ extern const size_t daemon_n_modules;
 /* Set the error text returned to the client (first call wins). */
 void request_error(struct request *rq, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Say what kind of failure the request's error is (first call wins):
+ * PROTO_FAILURE_REFUSED for a decision against the caller (its role, a
+ * key server refusing the key), PROTO_FAILURE_UNAVAILABLE when no key
+ * server could be reached. The response carries it only with the errno
+ * it goes with (-EACCES/-EPERM, -EHOSTUNREACH), so that a later failure
+ * of another kind in the same request is not reported as one of these.
+ */
+void request_failure(struct request *rq, enum proto_failure failure);
 
 /*
  * Append @ev to the event log, filling uid/user/op from @rq (NULL: the

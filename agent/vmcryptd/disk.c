@@ -209,6 +209,8 @@ int disk_get_dek(struct daemon *d, struct request *rq, const char *path,
 	/* keys_get_kek() writes its own error; we prefix it with the disk. */
 	sub.error[0] = '\0';
 	r = keys_get_kek(d, &sub, t->provider, t->kek_id, &kek);
+	if (r)
+		request_failure(rq, sub.failure);
 	if (r == -ENOENT && strstr(sub.error, "no provider named")) {
 		request_error(rq, "disk %s is locked: its key %s belongs to provider %s, which is not configured",
 			      path, t->kek_id, t->provider);

@@ -229,6 +229,7 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 			if (!first) {
 				first = r;
 				snprintf(why, sizeof(why), "%s", sub.error);
+				request_failure(rq, sub.failure);
 			}
 			add_name(failed, sizeof(failed), list[i].name);
 			continue;

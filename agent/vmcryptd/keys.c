@@ -311,6 +311,7 @@ int keys_get_kek(struct daemon *d, struct request *rq, const char *provider,
 				      .provider = p->name, .key_id = kek_id,
 				      .result = "ok", .detail = perr });
 			rq->error[0] = '\0';
+			rq->failure = PROTO_FAILURE_NONE;
 			(void)cache_put(d, ks, p, kek_id, out);
 			r = 0;
 			goto done;

@@ -221,6 +221,9 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 		if (r == 0 || !kmip_is_transport_error(r)) {
 			if (r == 0 || c)
 				mark(s, 1, NULL);
+			/* the server's answer, not ours (run() sees no local EACCES) */
+			if (r == -EACCES || r == -EPERM)
+				request_failure(rq, PROTO_FAILURE_REFUSED);
 			if (nfailed && r == 0) {
 				char detail[600];
 
@@ -265,7 +268,10 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 	 * turns into its "retry later" status. A TLS or protocol failure
 	 * (a wrong CA, a broken server) keeps its own: retrying will not help.
 	 */
-	return all_network ? -EHOSTUNREACH : r;
+	if (!all_network)
+		return r;
+	request_failure(rq, PROTO_FAILURE_UNAVAILABLE);
+	return -EHOSTUNREACH;
 }
 
 /* ---- operations ---- */
@@ -471,6 +477,7 @@ static int kmip_test(struct provider *p, struct daemon *d, struct request *rq,
 {
 	struct kprov *k = p->priv;
 	struct json_object *arr = json_object_new_array();
+	bool all_network = true;
 	int nok = 0;
 	size_t i;
 
@@ -517,6 +524,8 @@ static int kmip_test(struct provider *p, struct daemon *d, struct request *rq,
 		if (r < 0) {
 			res_text(r, &res, err, sizeof(err));
 			json_object_object_add(o, "error", json_object_new_string(err));
+			if (!is_network_error(r))
+				all_network = false;
 		}
 		json_object_object_add(o, "ok", json_object_new_boolean(r == 0));
 		mark(s, r == 0, r == 0 ? NULL : err);
@@ -528,7 +537,10 @@ static int kmip_test(struct provider *p, struct daemon *d, struct request *rq,
 	json_object_object_add(report, "servers", arr);
 	if (nok == 0) {
 		request_error(rq, "no server of provider %s works", p->name);
-		return -EHOSTUNREACH;
+		/* unreachable, or reached and broken: only the first may pass */
+		if (all_network)
+			request_failure(rq, PROTO_FAILURE_UNAVAILABLE);
+		return all_network ? -EHOSTUNREACH : -EIO;
 	}
 	return 0;
 }

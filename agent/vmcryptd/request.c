@@ -29,6 +29,12 @@ void request_error(struct request *rq, const char *fmt, ...)
 	va_end(ap);
 }
 
+void request_failure(struct request *rq, enum proto_failure failure)
+{
+	if (rq && rq->failure == PROTO_FAILURE_NONE)
+		rq->failure = failure;
+}
+
 int request_event(struct daemon *d, const struct request *rq, struct event ev)
 {
 	int r;

@@ -234,6 +234,20 @@ static const struct op_desc *find_op(const char *name)
 }
 
 /* Run one request; returns the response object. */
+/* rq->failure, if it goes with the errno the request fails with */
+static enum proto_failure failure_of(const struct request *rq, int r)
+{
+	switch (rq->failure) {
+	case PROTO_FAILURE_REFUSED:
+		return r == -EACCES || r == -EPERM ? rq->failure :
+		       PROTO_FAILURE_NONE;
+	case PROTO_FAILURE_UNAVAILABLE:
+		return r == -EHOSTUNREACH ? rq->failure : PROTO_FAILURE_NONE;
+	default:
+		return PROTO_FAILURE_NONE;
+	}
+}
+
 static struct json_object *handle(struct daemon *d, struct request *rq,
 				  const char *op, struct json_object *args)
 {
@@ -256,7 +270,8 @@ static struct json_object *handle(struct daemon *d, struct request *rq,
 				      role_name(rq->role));
 		request_event(d, rq, (struct event){ .event = "request.refused",
 			      .result = "refused", .error = rq->error });
-		return proto_response(-EACCES, rq->error, NULL);
+		return proto_error_response(-EACCES, rq->error,
+					    PROTO_FAILURE_REFUSED);
 	}
 	result = json_object_new_object();
 	if (!result)
@@ -266,7 +281,7 @@ static struct json_object *handle(struct daemon *d, struct request *rq,
 		json_object_put(result);
 		if (!rq->error[0])
 			request_error(rq, "%s: %s", op, strerror(-r));
-		return proto_response(r, rq->error, NULL);
+		return proto_error_response(r, rq->error, failure_of(rq, r));
 	}
 	return proto_response(0, NULL, result);
 }

@@ -403,6 +403,32 @@ rc=$?
 [ $rc -eq 3 ] && grep -qx "vmcryptctl: cannot reach vmcryptd at $T/nowhere: No such file or directory" "$T/err" &&
 	tap_ok "CLI: daemon not running -> exit 3 and one-line reason" || tap_fail "CLI: daemon not running" "rc=$rc $(cat "$T/err")"
 "$VMCRYPTCTL" --socket "$T/d1/sock" ping >/dev/null && tap_ok "CLI: --socket" || tap_fail "CLI: --socket"
+# A daemon that is there but does not answer in time: not "not reachable"
+# (3), a failure (1) that says the request may still complete.
+$PY - "$T/silent.sock" <<'PYEOF' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(4)
+c, _ = s.accept()
+c.recv(65536)
+time.sleep(30)
+PYEOF
+silent_pid=$!
+for _ in $(seq 1 50); do [ -S "$T/silent.sock" ] && break; sleep 0.1; done
+"$VMCRYPTCTL" --socket "$T/silent.sock" --timeout 1 ping 2>"$T/err"
+rc=$?
+kill "$silent_pid" 2>/dev/null; wait "$silent_pid" 2>/dev/null
+[ $rc -eq 1 ] && grep -qx "vmcryptctl: no reply from vmcryptd at $T/silent.sock within 1 s; the request may still complete: see 'vmcryptctl events'" "$T/err" &&
+	tap_ok "CLI: --timeout 1 against a daemon that does not answer -> exit 1, says so" ||
+	tap_fail "CLI: --timeout against a silent daemon" "rc=$rc $(cat "$T/err")"
+bad=""
+for t in 0 -1 1x "" 86401 99999999999999999999; do
+	"$VMCRYPTCTL" --socket "$T/d1/sock" --timeout "$t" ping >/dev/null 2>"$T/err"
+	rc=$?
+	[ $rc -eq 2 ] && grep -q "^vmcryptctl: --timeout '$t': must be a whole number of seconds from 1 to 86400$" "$T/err" || bad="$bad '$t'($rc)"
+done
+[ -z "$bad" ] && tap_ok "CLI: --timeout out of range or not a number -> exit 2, range named" || tap_fail "CLI: bad --timeout" "$bad"
+"$VMCRYPTCTL" --socket "$T/d1/sock" --timeout 86400 ping >/dev/null && tap_ok "CLI: --timeout 86400 accepted" || tap_fail "CLI: --timeout 86400"
 "$VMCRYPTCTL" nosuchcmd 2>/dev/null; [ $? -eq 2 ] && tap_ok "CLI: unknown command exits 2" || tap_fail "CLI: unknown command exits 2"
 h_ctl d1 key create --vm-name x 2>/dev/null; [ $? -eq 2 ] && tap_ok "CLI: missing option exits 2" || tap_fail "CLI: missing option exits 2"
 bad=""
@@ -457,6 +483,30 @@ ln -s "$T/d1/state" "$T/statelink"
 h_expect_fail "format refuses a new image in it, even through a symlink" \
 	"$T/d1/state/new.img is inside vmcryptd's state directory" \
 	h_ctl d1 format "$T/statelink/new.img" --size 48M --vm-name web --vm-uuid 11111111-2222-4333-8444-555555555555
+# vmcryptctl resolves a path before it sends it: the daemon's own check
+# must hold for a path that still goes through the symlink (another client)
+cat >"$T/fmtraw.py" <<'PYEOF'
+import json, struct, sys
+from vmcclient import connect, recvn
+s = connect(sys.argv[1])
+args = {"path": sys.argv[2], "vm_name": "web", "sector_size": 4096,
+        "vm_uuid": "11111111-2222-4333-8444-555555555555", "force": True}
+if len(sys.argv) > 3:
+    args["size"] = int(sys.argv[3])
+b = json.dumps({"version": 1, "op": "disk.format", "args": args}).encode()
+s.sendall(struct.pack(">I", len(b)) + b)
+h = recvn(s, 4)
+r = json.loads(recvn(s, struct.unpack(">I", h)[0]))
+print(r.get("error", "ok"))
+sys.exit(0 if not r["ok"] and "inside vmcryptd's state directory" in r["error"] else 1)
+PYEOF
+bad=""
+for a in "$T/statelink/events.jsonl" "$T/statelink/new.img 50331648" "$T/statelink/../state/new.img 50331648"; do
+	# shellcheck disable=SC2086
+	PYTHONPATH=$T $PY "$T/fmtraw.py" "$T/d1/sock" $a >"$T/out" 2>&1 || bad="$bad [$a: $(cat "$T/out")]"
+done
+[ -z "$bad" ] && tap_ok "daemon refuses a path through a symlink into its state directory (sent unresolved)" ||
+	tap_fail "daemon-side state directory check" "$bad"
 [ ! -e "$T/d1/state/new.img" ] && [ "$(head -c "$ev_size" "$T/d1/state/events.jsonl" | md5sum)" = "$ev_sum" ] &&
 	tap_ok "...nothing created, the event log untouched" || tap_fail "refused format changed the state directory"
 

@@ -189,7 +189,7 @@ static int roundtrip(struct json_object *resp, struct json_object **result, char
 {
 	size_t len;
 	const char *s = json_object_to_json_string_length(resp, 0, &len);
-	int r = proto_parse_response(s, len, result, errtext);
+	int r = proto_parse_response(s, len, result, errtext, NULL);
 
 	json_object_put(resp);
 	return r;
@@ -224,6 +224,65 @@ TEST(response_error)
 	free(err);
 }
 
+/* The kind of failure travels as its own member, not as the errno. */
+TEST(response_failure_kind)
+{
+	static const struct {
+		const char *text;
+		enum proto_failure want;
+	} cases[] = {
+		{ "{\"version\":1,\"ok\":false,\"errno\":13,\"error\":\"x\"}",
+		  PROTO_FAILURE_NONE },
+		{ "{\"version\":1,\"ok\":false,\"errno\":13,\"error\":\"x\",\"failure\":\"refused\"}",
+		  PROTO_FAILURE_REFUSED },
+		{ "{\"version\":1,\"ok\":false,\"errno\":113,\"failure\":\"unavailable\"}",
+		  PROTO_FAILURE_UNAVAILABLE },
+		/* unknown or mistyped: no kind, the error itself still read */
+		{ "{\"version\":1,\"ok\":false,\"errno\":13,\"failure\":\"later\"}",
+		  PROTO_FAILURE_NONE },
+		{ "{\"version\":1,\"ok\":false,\"errno\":13,\"failure\":1}",
+		  PROTO_FAILURE_NONE },
+		{ "{\"version\":1,\"ok\":false,\"errno\":13,\"failure\":\"\"}",
+		  PROTO_FAILURE_NONE },
+	};
+	enum proto_failure f;
+	struct json_object *out, *resp;
+	const char *s;
+	char *err;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f = PROTO_FAILURE_UNAVAILABLE + 1;
+		EXPECT_GT(0, proto_parse_response(cases[i].text, strlen(cases[i].text),
+						  &out, &err, &f));
+		EXPECT_EQ((int)cases[i].want, (int)f) TH_LOG("case %zu", i);
+		EXPECT_NE(NULL, err);
+		free(err);
+	}
+	/* built and read back */
+	resp = proto_error_response(-EACCES, "refused by the KMS", PROTO_FAILURE_REFUSED);
+	s = json_object_to_json_string_length(resp, 0, &len);
+	EXPECT_EQ(-EACCES, proto_parse_response(s, len, &out, &err, &f));
+	EXPECT_EQ((int)PROTO_FAILURE_REFUSED, (int)f);
+	EXPECT_STREQ("refused by the KMS", err);
+	free(err);
+	json_object_put(resp);
+	resp = proto_error_response(-EHOSTUNREACH, NULL, PROTO_FAILURE_UNAVAILABLE);
+	s = json_object_to_json_string_length(resp, 0, &len);
+	EXPECT_EQ(-EHOSTUNREACH, proto_parse_response(s, len, &out, &err, &f));
+	EXPECT_EQ((int)PROTO_FAILURE_UNAVAILABLE, (int)f);
+	free(err);
+	json_object_put(resp);
+	/* a success never carries one */
+	resp = proto_error_response(0, NULL, PROTO_FAILURE_REFUSED);
+	s = json_object_to_json_string_length(resp, 0, &len);
+	EXPECT_EQ(0, proto_parse_response(s, len, &out, &err, &f));
+	EXPECT_EQ((int)PROTO_FAILURE_NONE, (int)f);
+	EXPECT_EQ(NULL, json_object_object_get(resp, "failure"));
+	json_object_put(out);
+	json_object_put(resp);
+}
+
 TEST(response_malformed)
 {
 	static const char *const bad[] = {
@@ -237,7 +296,7 @@ TEST(response_malformed)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(-EBADMSG, proto_parse_response(bad[i], strlen(bad[i]), &out, &err));
+		EXPECT_EQ(-EBADMSG, proto_parse_response(bad[i], strlen(bad[i]), &out, &err, NULL));
 		EXPECT_NE(NULL, err);
 		free(err);
 	}
@@ -245,14 +304,14 @@ TEST(response_malformed)
 	{
 		static const char t[] = "{\"version\":1,\"ok\":false,\"errno\":-3,\"error\":\"x\"}";
 
-		EXPECT_EQ(-EIO, proto_parse_response(t, strlen(t), &out, &err));
+		EXPECT_EQ(-EIO, proto_parse_response(t, strlen(t), &out, &err, NULL));
 		free(err);
 	}
 	/* Another version: refused, the peer's own text kept. */
 	{
 		static const char t[] = "{\"version\":9,\"ok\":false,\"error\":\"speak 9\"}";
 
-		EXPECT_EQ(-EPROTONOSUPPORT, proto_parse_response(t, strlen(t), &out, &err));
+		EXPECT_EQ(-EPROTONOSUPPORT, proto_parse_response(t, strlen(t), &out, &err, NULL));
 		EXPECT_STREQ("speak 9", err);
 		free(err);
 	}
