@@ -51,7 +51,7 @@ int kmip_is_transport_error(int err)
 	case -ENETUNREACH: case -ECONNRESET: case -ECONNABORTED:
 	case -EPIPE: case -EPROTO: case -EBADMSG: case -EMSGSIZE:
 	case -EPROTONOSUPPORT: case -ENOTCONN: case -EHOSTDOWN:
-	case -ENETDOWN: case -EADDRNOTAVAIL: case -ENXIO:
+	case -ENETDOWN: case -EADDRNOTAVAIL:
 		return 1;
 	default:
 		return 0;

@@ -24,8 +24,8 @@
  * - Errors, and whether to fail over (kmip_is_transport_error()):
  *     transport (fail over): -ECONNREFUSED, -ETIMEDOUT (connect, handshake
  *       or a reply that does not arrive within io_timeout_ms),
- *       -EHOSTUNREACH (also: no answer from DNS), -ENXIO (the name
- *       does not exist), -ENETUNREACH,
+ *       -EHOSTUNREACH (also: name does not resolve), -ENETUNREACH (also:
+ *       a local policy forbids the connection),
  *       -ECONNRESET (peer closed, also mid-message), -EPIPE, -EPROTO (TLS
  *       handshake failure, including a server certificate that does not
  *       verify against ca_file or does not match host), -EBADMSG (reply is

@@ -529,21 +529,6 @@ static void *resolve_thread(void *arg)
 	return NULL;
 }
 
-/*
- * A name that does not exist (a misspelled host, a malformed literal) is
- * -ENXIO: a configuration error that a retry will not fix. Anything else
- * (no answer from DNS, a temporary failure) is -EHOSTUNREACH, as for a
- * host that is down.
- */
-static int resolve_errno(int gai)
-{
-	switch (gai) {
-	case EAI_NONAME: case EAI_NODATA: case EAI_ADDRFAMILY:
-		return -ENXIO;
-	default:
-		return -EHOSTUNREACH;
-	}
-}
 static int resolve_bounded(const char *host, const char *port,
 			   const struct addrinfo *hints, int64_t deadline,
 			   struct addrinfo **out, struct kmip_result *res)
@@ -600,7 +585,7 @@ static int resolve_bounded(const char *host, const char *port,
 	resolve_job_put(j);
 	if (rc) {
 		kmip_result_set(res, "resolve %s: %s", host, gai_strerror(rc));
-		return resolve_errno(rc);
+		return -EHOSTUNREACH;
 	}
 	return 0;
 }
@@ -628,7 +613,7 @@ int tls_connect(SSL_CTX *ctx, const char *host, unsigned int port,
 		if (r) {
 			kmip_result_set(res, "resolve %s: %s", host,
 					gai_strerror(r));
-			return resolve_errno(r);
+			return -EHOSTUNREACH;
 		}
 	} else {
 		r = resolve_bounded(host, portstr, &hints, deadline, &ai, res);
@@ -645,7 +630,12 @@ int tls_connect(SSL_CTX *ctx, const char *host, unsigned int port,
 	if (r < 0) {
 		kmip_result_set(res, "connect %s:%u: %s", host, port,
 				r == -ETIMEDOUT ? "timed out" : strerror(-r));
-		return r;
+		/*
+		 * A local policy (an LSM, a firewall rule) that forbids the
+		 * connection: this host cannot reach the server, which is not
+		 * the server refusing anything. The message keeps the reason.
+		 */
+		return r == -EACCES || r == -EPERM ? -ENETUNREACH : r;
 	}
 
 	tc->fd = fd;

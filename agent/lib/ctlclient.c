@@ -65,16 +65,24 @@ int ctl_connect(const char *socket_path, struct ctl_conn **out, char **errtext)
 		*errtext = xasprintf_err("cannot create socket: %s", strerror(-r));
 		return r;
 	}
+	/* before connect(): it bounds the wait for a full accept queue too */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
-		ctl_last_failure = CTL_NO_DAEMON;
 		close(fd);
+		if (r == -EAGAIN || r == -EINPROGRESS) {
+			/* there, but not accepting: busy, not absent */
+			ctl_last_failure = CTL_FAILED;
+			*errtext = xasprintf_err("vmcryptd at %s did not accept the connection within %u s",
+						 socket_path, ctl_timeout_s);
+			return -ETIMEDOUT;
+		}
+		ctl_last_failure = CTL_NO_DAEMON;
 		*errtext = xasprintf_err("cannot reach vmcryptd at %s: %s",
 					 socket_path, strerror(-r));
 		return r;
 	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->path = strdup(socket_path))) {
 		free(c);
@@ -116,6 +124,12 @@ int ctl_request(struct ctl_conn *c, const char *op, struct json_object *args,
 	if (r == -EMSGSIZE) {
 		*errtext = xasprintf_err("request too large (limit %d bytes)",
 					 PROTO_MAX_REQUEST);
+		return r;
+	}
+	if (r == -ETIMEDOUT) {
+		ctl_last_failure = CTL_FAILED;
+		*errtext = xasprintf_err("vmcryptd at %s did not read the request within %u s",
+					 c->path, ctl_timeout_s);
 		return r;
 	}
 	if (r < 0) {

@@ -122,12 +122,15 @@ void request_error(struct request *rq, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
- * Say what kind of failure the request's error is (first call wins):
- * PROTO_FAILURE_REFUSED for a decision against the caller (its role, a
- * key server refusing the key), PROTO_FAILURE_UNAVAILABLE when no key
- * server could be reached. The response carries it only with the errno
- * it goes with (-EACCES/-EPERM, -EHOSTUNREACH), so that a later failure
- * of another kind in the same request is not reported as one of these.
+ * Say what kind of failure the request's error is: PROTO_FAILURE_REFUSED
+ * for a decision against the caller (its role, a key server refusing the
+ * key), PROTO_FAILURE_UNAVAILABLE when no key server could be reached,
+ * PROTO_FAILURE_NONE to clear it. The last call wins: each round of
+ * talking to the key servers replaces what an earlier one said (a retry
+ * that succeeded, a key served from the persisted cache). The response
+ * carries it only with the errno it goes with (-EACCES/-EPERM,
+ * -EHOSTUNREACH), so that a later failure of another kind in the same
+ * request is not reported as one of these.
  */
 void request_failure(struct request *rq, enum proto_failure failure);
 

@@ -289,13 +289,13 @@ int keys_get_kek(struct daemon *d, struct request *rq, const char *provider,
 	}
 	/*
 	 * The key server refused this host the key (KMIP Permission Denied,
-	 * Authentication Not Successful, Illegal Operation: a kmip provider
-	 * returns -EACCES/-EPERM only for a server's result): a decision,
+	 * Authentication Not Successful, Illegal Operation: the kmip provider
+	 * marks a refusal only when a server answered one): a decision,
 	 * which the persisted cache must not override. The cache stands in
 	 * when the provider cannot deliver, including local failures such as
 	 * a TPM that refuses to unseal a native provider's KDK.
 	 */
-	if ((r == -EACCES || r == -EPERM) && !strcmp(p->ops->type, "kmip")) {
+	if ((r == -EACCES || r == -EPERM) && rq->failure == PROTO_FAILURE_REFUSED) {
 		request_event(d, rq, (struct event){ .event = "key.refused",
 			      .provider = p->name, .key_id = kek_id,
 			      .result = "error", .error = rq->error });
@@ -311,7 +311,7 @@ int keys_get_kek(struct daemon *d, struct request *rq, const char *provider,
 				      .provider = p->name, .key_id = kek_id,
 				      .result = "ok", .detail = perr });
 			rq->error[0] = '\0';
-			rq->failure = PROTO_FAILURE_NONE;
+			request_failure(rq, PROTO_FAILURE_NONE);
 			(void)cache_put(d, ks, p, kek_id, out);
 			r = 0;
 			goto done;

@@ -209,6 +209,7 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 			request_error(rq, "provider %s: cannot use its TLS credentials: %s",
 				      p->name, res->message[0] ? res->message :
 				      strerror(-r));
+			request_failure(rq, PROTO_FAILURE_NONE);
 			return -ENOTCONN;
 		}
 		/*
@@ -221,9 +222,14 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 		if (r == 0 || !kmip_is_transport_error(r)) {
 			if (r == 0 || c)
 				mark(s, 1, NULL);
-			/* the server's answer, not ours (run() sees no local EACCES) */
-			if (r == -EACCES || r == -EPERM)
-				request_failure(rq, PROTO_FAILURE_REFUSED);
+			/*
+			 * What the servers said is the request's kind of
+			 * failure now (an earlier run may have set one): a
+			 * refusal only if a server answered one.
+			 */
+			request_failure(rq, (r == -EACCES || r == -EPERM) &&
+					res->status > 0 ? PROTO_FAILURE_REFUSED :
+					PROTO_FAILURE_NONE);
 			if (nfailed && r == 0) {
 				char detail[600];
 
@@ -268,10 +274,9 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 	 * turns into its "retry later" status. A TLS or protocol failure
 	 * (a wrong CA, a broken server) keeps its own: retrying will not help.
 	 */
-	if (!all_network)
-		return r;
-	request_failure(rq, PROTO_FAILURE_UNAVAILABLE);
-	return -EHOSTUNREACH;
+	request_failure(rq, all_network ? PROTO_FAILURE_UNAVAILABLE :
+			PROTO_FAILURE_NONE);
+	return all_network ? -EHOSTUNREACH : r;
 }
 
 /* ---- operations ---- */
@@ -477,7 +482,6 @@ static int kmip_test(struct provider *p, struct daemon *d, struct request *rq,
 {
 	struct kprov *k = p->priv;
 	struct json_object *arr = json_object_new_array();
-	bool all_network = true;
 	int nok = 0;
 	size_t i;
 
@@ -524,8 +528,6 @@ static int kmip_test(struct provider *p, struct daemon *d, struct request *rq,
 		if (r < 0) {
 			res_text(r, &res, err, sizeof(err));
 			json_object_object_add(o, "error", json_object_new_string(err));
-			if (!is_network_error(r))
-				all_network = false;
 		}
 		json_object_object_add(o, "ok", json_object_new_boolean(r == 0));
 		mark(s, r == 0, r == 0 ? NULL : err);
@@ -537,10 +539,7 @@ static int kmip_test(struct provider *p, struct daemon *d, struct request *rq,
 	json_object_object_add(report, "servers", arr);
 	if (nok == 0) {
 		request_error(rq, "no server of provider %s works", p->name);
-		/* unreachable, or reached and broken: only the first may pass */
-		if (all_network)
-			request_failure(rq, PROTO_FAILURE_UNAVAILABLE);
-		return all_network ? -EHOSTUNREACH : -EIO;
+		return -EHOSTUNREACH;
 	}
 	return 0;
 }

@@ -31,7 +31,7 @@ void request_error(struct request *rq, const char *fmt, ...)
 
 void request_failure(struct request *rq, enum proto_failure failure)
 {
-	if (rq && rq->failure == PROTO_FAILURE_NONE)
+	if (rq)
 		rq->failure = failure;
 }
 

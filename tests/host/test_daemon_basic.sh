@@ -403,24 +403,41 @@ rc=$?
 [ $rc -eq 3 ] && grep -qx "vmcryptctl: cannot reach vmcryptd at $T/nowhere: No such file or directory" "$T/err" &&
 	tap_ok "CLI: daemon not running -> exit 3 and one-line reason" || tap_fail "CLI: daemon not running" "rc=$rc $(cat "$T/err")"
 "$VMCRYPTCTL" --socket "$T/d1/sock" ping >/dev/null && tap_ok "CLI: --socket" || tap_fail "CLI: --socket"
-# A daemon that is there but does not answer in time: not "not reachable"
-# (3), a failure (1) that says the request may still complete.
-$PY - "$T/silent.sock" <<'PYEOF' &
-import os, socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1]); s.listen(4)
-c, _ = s.accept()
+# A daemon that is there but does not answer in time, or does not even
+# accept the connection (its accept queue full): not "not reachable" (3),
+# a failure (1) that says so. The stand-in writes "ready" once it listens.
+$PY - "$T/silent.sock" "$T/full.sock" "$T/standin.ready" <<'PYEOF' &
+import socket, sys, time
+silent = socket.socket(socket.AF_UNIX)
+silent.bind(sys.argv[1]); silent.listen(4)
+full = socket.socket(socket.AF_UNIX)
+full.bind(sys.argv[2]); full.listen(0)
+pending = []
+while True:	# fill the accept queue of the one that never accepts
+    c = socket.socket(socket.AF_UNIX); c.setblocking(False)
+    try:
+        c.connect(sys.argv[2])
+    except BlockingIOError:
+        break
+    pending.append(c)
+open(sys.argv[3], "w").write("ready\n")
+c, _ = silent.accept()
 c.recv(65536)
 time.sleep(30)
 PYEOF
-silent_pid=$!
-for _ in $(seq 1 50); do [ -S "$T/silent.sock" ] && break; sleep 0.1; done
+standin_pid=$!
+for _ in $(seq 1 50); do [ -s "$T/standin.ready" ] && break; sleep 0.1; done
 "$VMCRYPTCTL" --socket "$T/silent.sock" --timeout 1 ping 2>"$T/err"
 rc=$?
-kill "$silent_pid" 2>/dev/null; wait "$silent_pid" 2>/dev/null
 [ $rc -eq 1 ] && grep -qx "vmcryptctl: no reply from vmcryptd at $T/silent.sock within 1 s; the request may still complete: see 'vmcryptctl events'" "$T/err" &&
 	tap_ok "CLI: --timeout 1 against a daemon that does not answer -> exit 1, says so" ||
 	tap_fail "CLI: --timeout against a silent daemon" "rc=$rc $(cat "$T/err")"
+"$VMCRYPTCTL" --socket "$T/full.sock" --timeout 1 ping 2>"$T/err"
+rc=$?
+[ $rc -eq 1 ] && grep -qx "vmcryptctl: vmcryptd at $T/full.sock did not accept the connection within 1 s" "$T/err" &&
+	tap_ok "CLI: --timeout bounds the connect to a daemon that does not accept -> exit 1, says so" ||
+	tap_fail "CLI: --timeout against a full accept queue" "rc=$rc $(cat "$T/err")"
+kill "$standin_pid" 2>/dev/null; wait "$standin_pid" 2>/dev/null
 bad=""
 for t in 0 -1 1x "" 86401 99999999999999999999; do
 	"$VMCRYPTCTL" --socket "$T/d1/sock" --timeout "$t" ping >/dev/null 2>"$T/err"
