@@ -233,7 +233,6 @@ static const struct op_desc *find_op(const char *name)
 	return NULL;
 }
 
-/* Run one request; returns the response object. */
 /* rq->failure, if it goes with the errno the request fails with */
 static enum proto_failure failure_of(const struct request *rq, int r)
 {
@@ -248,6 +247,7 @@ static enum proto_failure failure_of(const struct request *rq, int r)
 	}
 }
 
+/* Run one request; returns the response object. */
 static struct json_object *handle(struct daemon *d, struct request *rq,
 				  const char *op, struct json_object *args)
 {
