@@ -120,7 +120,6 @@ static int cache_get(struct keystore *ks, const char *prov, const char *id,
 	return r;
 }
 
-/* Feed a KEK to the persisted cache, if on; failure is an event only. */
 /* Add @kek to the persisted cache, if on: 0, -ENOENT when off, or -errno. */
 static int persist_store(struct daemon *d, struct request *rq,
 			 const char *prov, const char *id,

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "lib/log.h"
+#include "lib/names.h"
 #include "vmcryptd/registry.h"
 
 #define MAX_PROVIDERS 64
@@ -191,7 +192,6 @@ int provider_registry_load(struct daemon *d)
 		struct json_object *jn, *jt, *jc;
 		const struct provider_ops *ops;
 		struct provider *p = NULL;
-		struct request rq = { 0 };
 		const char *name;
 
 		if (!json_object_object_get_ex(e, "name", &jn) ||
@@ -205,11 +205,11 @@ int provider_registry_load(struct daemon *d)
 		}
 		name = json_object_get_string(jn);
 		/* The name becomes a path (native/NAME) and reaches terminals. */
-		if (validate_name(&rq, "provider name", name) < 0 || find(reg, name) >= 0) {
+		if (!names_provider_ok(name) || find(reg, name) >= 0) {
 			/* Not quoted: a damaged file may hold terminal escapes. */
-			log_err("%s: provider entry %zu: %s", path, i, rq.error[0] ?
-				"the name is not a valid provider name (1-64 letters, "
-				"digits, '.', '_', '-', not starting with '.' or '-')" :
+			log_err("%s: provider entry %zu: %s", path, i,
+				!names_provider_ok(name) ?
+				"the name is not a valid provider name (" NAMES_PROVIDER_RULE ")" :
 				"the name is listed twice");
 			r = -EINVAL;
 			goto out;
