@@ -219,7 +219,8 @@ int op_disk_close(struct daemon *d, struct request *rq,
 			      name, strerror(-r));
 		goto unlock;
 	}
-	(void)luks_read(od->path, info);
+	/* the table's device: the image path may name another file by now */
+	(void)luks_read(od->device, info);
 	if (od->dm.suspended) {
 		request_error(rq, "disk %s is %s; unlock it before closing", name,
 			      od->locked ? "locked" : "suspended");
