@@ -19,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "lib/blkdev.h"
 #include "lib/ctlclient.h"
 #include "lib/secmem.h"
 #include "vmcryptctl/commands.h"
@@ -27,8 +28,11 @@ int ctl_disk_path(const char *arg, char *out, size_t len, int may_be_new)
 {
 	char dir[PATH_MAX], base[PATH_MAX], rdir[PATH_MAX];
 
-	if (realpath(arg, out))
+	if (realpath(arg, out)) {
+		/* /dev/VG/LV resolves to dm-N: show the dm name instead */
+		blkdev_prefer_mapper_path(out, len);
 		return 0;
+	}
 	/* A directory we may not search: the daemon (root) resolves it. */
 	if (errno == EACCES && arg[0] == '/' &&
 	    (size_t)snprintf(out, len, "%s", arg) < len)

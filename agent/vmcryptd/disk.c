@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "lib/blkdev.h"
 #include "lib/genl.h"
 #include "lib/keywrap.h"
 #include "lib/loopdev.h"
@@ -74,7 +76,10 @@ int disk_read_header(struct request *rq, const char *path, struct luks_info *inf
 	return r;
 }
 
-/* "M:m" or a path in a table's dev field -> /dev/NAME. */
+/*
+ * "M:m" or a path in a table's dev field -> /dev/mapper/NAME for a dm
+ * device (an LV), else /dev/NAME.
+ */
 static int dev_from_table(const char *table, char *dev, size_t len)
 {
 	char field[64], uevent[128], buf[512];
@@ -99,6 +104,9 @@ static int dev_from_table(const char *table, char *dev, size_t len)
 	}
 	if (sscanf(field, "%u:%u", &maj, &min) != 2)
 		return -EINVAL;
+	/* an LV or other dm device: its name, not the dm-N of this boot */
+	if (blkdev_mapper_path(makedev(maj, min), dev, len) == 0)
+		return 0;
 	snprintf(uevent, sizeof(uevent), "/sys/dev/block/%u:%u/uevent", maj, min);
 	fd = open(uevent, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -11,6 +11,8 @@
 #   - the error cases: existing data, too small, busy, wrong DEK for the
 #     digest, key missing on the KMS; each with its message and event;
 #   - roles: a viewer lists but cannot open;
+#   - a dm device reached through an LVM-style link to dm-N: named
+#     /dev/mapper/NAME in results, list and events;
 #   - 8 disks opened and closed 8 at a time (parallel requests).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -32,7 +34,7 @@ cleanup() {
 		tail -n 15 "$E2E_DLOG" | sed 's/^/#   /'
 	fi
 	[ -n "${FIO_PID:-}" ] && kill "$FIO_PID" 2>/dev/null
-	for n in $NAME recov e2e-manual; do
+	for n in $NAME recov e2e-manual lvdisk e2e-vg-lv; do
 		dmsetup resume "$n" >/dev/null 2>&1
 		dmsetup remove "$n" >/dev/null 2>&1
 	done
@@ -51,7 +53,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 31
+tap_plan 33
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null
@@ -310,6 +312,37 @@ else
 	tap_skip "ram disk, 512-byte sectors" "brd module not available"
 	tap_skip "ram disk: format without --force refused" "brd module not available"
 fi
+
+# --- an LV-like dm device through a /dev/VG/LV-style link to dm-N: shown
+# by its dm name, never by the dm-N of this boot ---
+truncate -s 48M "$W/lv.img"
+lvloop=$(losetup -f --show "$W/lv.img")
+dmsetup create e2e-vg-lv --table "0 $(blockdev --getsz "$lvloop") linear $lvloop 0"
+lvdm=/dev/$(basename "$(readlink -f /dev/mapper/e2e-vg-lv)")
+[ -b "$lvdm" ] || lvdm=/dev/dm-$(dmsetup info -c --noheadings -o minor e2e-vg-lv)
+mkdir "$W/vg"
+ln -s "$lvdm" "$W/vg/lv"
+f=$(ctl format "$W/vg/lv" --vm-name "web 01" --vm-uuid $UUID --json 2>&1)
+o=$(ctl open "$W/vg/lv" lvdisk --json 2>&1)
+l=$(ctl list --json 2>&1)
+c=$(ctl close lvdisk 2>&1)
+ev=$(grep -E '"event":"disk\.(formatted|opened|closed)"' "$E2E_STATE/events.jsonl" | tail -n 3)
+if printf '%s' "$f" | grep -q '"path": *"/dev/mapper/e2e-vg-lv"' &&
+   printf '%s' "$o" | grep -q '"path": *"/dev/mapper/e2e-vg-lv"' &&
+   [ "$(printf '%s\n' "$ev" | grep -c '"disk":"/dev/mapper/e2e-vg-lv"')" = 3 ]; then
+	tap_ok "dm device through a link to $lvdm: format, open and close name /dev/mapper/e2e-vg-lv"
+else
+	tap_fail "dm device through a link: named by its dm name" "$f; $o; $c; events: $ev"
+fi
+lvent=$(printf '%s' "$l" | tr -d '\n' | grep -o '{[^{}]*"name": *"lvdisk"[^{}]*}')
+if printf '%s' "$lvent" | grep -q '"path": *"/dev/mapper/e2e-vg-lv"' &&
+   printf '%s' "$lvent" | grep -q '"backing_device": *"/dev/mapper/e2e-vg-lv"'; then
+	tap_ok "list names the backing dm device /dev/mapper/e2e-vg-lv, not $lvdm"
+else
+	tap_fail "list names the backing dm device by its dm name" "$l"
+fi
+dmsetup remove e2e-vg-lv
+losetup -d "$lvloop"
 
 # --- a DEK that does not match the digest: token of another disk ---
 ctl format "$IMG2" --size 48M --vm-name "web 01" --vm-uuid $UUID >/dev/null 2>&1
