@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -37,7 +39,8 @@ static void make_token(struct vmcrypt_token *t, const struct secbuf *kek,
 
 /*
  * The iteration count of the header's one digest, as cryptsetup itself
- * reads it (luksDump --dump-json-metadata); -1 on any failure.
+ * reads it (luksDump --dump-json-metadata, bounded as run_step() is); -1
+ * on any failure.
  */
 static long digest_iterations(const char *path)
 {
@@ -48,7 +51,8 @@ static long digest_iterations(const char *path)
 	FILE *f;
 
 	snprintf(cmd, sizeof(cmd),
-		 "cryptsetup luksDump --dump-json-metadata '%s'", path);
+		 "timeout -k 5 90 cryptsetup luksDump --dump-json-metadata '%s'",
+		 path);
 	f = popen(cmd, "r");
 	if (!f)
 		return -1;
@@ -82,6 +86,33 @@ static void keyslot_pbkdf(const char *path, int slot, char *type, size_t len)
 	    crypt_keyslot_get_pbkdf(cd, slot, &pbkdf) >= 0)
 		snprintf(type, len, "%s", pbkdf.type);
 	crypt_free(cd);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Run the shell command @cmd for the step @what, bounded to 90 s, and log
+ * how long it took: when a step hangs, it fails by name (exit 124) rather
+ * than the whole test by the harness's timeout. The exit status, or -1.
+ */
+static int run_step(struct __test_metadata *_metadata, const char *what,
+		    const char *cmd)
+{
+	char bounded[1024];
+	double t0 = now_s();
+	int st;
+
+	snprintf(bounded, sizeof(bounded), "timeout -k 5 90 sh -c \"%s\"", cmd);
+	st = system(bounded);
+	st = st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	TH_LOG("%s: exit %d after %.1f s", what, st, now_s() - t0);
+	return st;
 }
 
 static int make_file(const char *path, off_t size)
@@ -202,8 +233,12 @@ TEST_F_TIMEOUT(img, recovery_keyslot_and_luksdump, 120)
 	struct luks_info info;
 	char cmd[512], type[32];
 
+	double t0;
+
 	ASSERT_EQ(0, secbuf_dup(&pass, "correct horse battery", 21));
+	t0 = now_s();
 	ASSERT_EQ(0, luks_format(self->path, &self->dek, 4096, &self->tok, &pass, NULL, 0));
+	TH_LOG("luks_format with an Argon2id keyslot: %.1f s", now_s() - t0);
 	secbuf_free(&pass);
 	ASSERT_EQ(0, luks_read(self->path, &info));
 	EXPECT_EQ(1, info.recovery_keyslots);
@@ -215,12 +250,12 @@ TEST_F_TIMEOUT(img, recovery_keyslot_and_luksdump, 120)
 	snprintf(cmd, sizeof(cmd),
 		 "cryptsetup luksDump '%s' | grep -q 'vmcrypt' && "
 		 "cryptsetup isLuks --type luks2 '%s'", self->path, self->path);
-	EXPECT_EQ(0, system(cmd));
+	EXPECT_EQ(0, run_step(_metadata, "luksDump, isLuks", cmd));
 	/* And the passphrase opens keyslot 0 (test without mapping). */
 	snprintf(cmd, sizeof(cmd),
 		 "printf 'correct horse battery' | cryptsetup open --test-passphrase "
 		 "--key-file=- '%s'", self->path);
-	EXPECT_EQ(0, system(cmd));
+	EXPECT_EQ(0, run_step(_metadata, "cryptsetup open --test-passphrase", cmd));
 }
 
 TEST_F(img, too_small_refused)
