@@ -32,6 +32,9 @@
 #include "lib/log.h"
 #include "lib/names.h"
 
+/* LUKS2 label and subsystem of every header luks_format() writes. */
+#define LUKS_LABEL "vmcrypt"
+
 /* libcryptsetup's own messages are diagnostics for -v; callers decide. */
 static void cs_log(int level, const char *msg, void *usrptr)
 {
@@ -308,6 +311,9 @@ int luks_read(const char *path, struct luks_info *info)
 	}
 	ret = find_token(cd, &info->tok);
 	if (ret < 0) {
+		info->unfinished = ret == -ENOKEY &&
+			!strcmp(crypt_get_label(cd) ?: "", LUKS_LABEL) &&
+			!strcmp(crypt_get_subsystem(cd) ?: "", LUKS_LABEL);
 		ret = -ENOKEY;
 		goto out;
 	}
@@ -347,6 +353,9 @@ int luks_probe(const char *path, char *what, size_t whatlen)
 				snprintf(what, whatlen,
 					 "a vmcrypt disk of VM '%s' (LUKS UUID %s)",
 					 info->tok.vm_name, info->uuid);
+			else if (info && info->unfinished)
+				snprintf(what, whatlen,
+					 "an unfinished vmcrypt format (a LUKS2 header without its vmcrypt token: the format was interrupted)");
 			else
 				snprintf(what, whatlen, "a LUKS header");
 			free(info);
@@ -393,8 +402,8 @@ int luks_format(const char *path, const struct secbuf *dek,
 	struct crypt_params_luks2 params = {
 		.pbkdf = &digest_pbkdf,
 		.sector_size = sector_size,
-		.label = "vmcrypt",
-		.subsystem = "vmcrypt",
+		.label = LUKS_LABEL,
+		.subsystem = LUKS_LABEL,
 	};
 	struct crypt_device *cd = NULL;
 	uint64_t size;
@@ -419,9 +428,11 @@ int luks_format(const char *path, const struct secbuf *dek,
 			   (const char *)dek->data, dek->len, &params);
 	if (ret < 0)
 		goto out;
-	ret = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, json);
-	if (ret < 0)
+	/* Data must start inside the device with room for some data. */
+	if (crypt_get_data_offset(cd) * 512 + sector_size > size) {
+		ret = -ENOSPC;
 		goto out;
+	}
 	if (recovery) {
 		/* back to the default PBKDF: this keyslot is a passphrase */
 		ret = crypt_set_pbkdf_type(cd, NULL);
@@ -434,11 +445,16 @@ int luks_format(const char *path, const struct secbuf *dek,
 		if (ret < 0)
 			goto out;
 	}
-	/* Data must start inside the device with room for some data. */
-	if (crypt_get_data_offset(cd) * 512 + sector_size > size) {
-		ret = -ENOSPC;
+	/*
+	 * Last: the token makes it a vmcrypt disk. Killed before this point
+	 * (the Argon2id keyslot takes seconds), the device holds a LUKS2
+	 * header without a token, which open and format name as an
+	 * unfinished format; never a disk that opens without the recovery
+	 * keyslot it was asked for.
+	 */
+	ret = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, json);
+	if (ret < 0)
 		goto out;
-	}
 	if (uuid)
 		snprintf(uuid, uuidlen, "%s", crypt_get_uuid(cd) ?: "");
 	ret = 0;

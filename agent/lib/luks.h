@@ -45,6 +45,12 @@ struct luks_info {
 	uint64_t device_size;	/* whole device/file, bytes */
 	int token_id;		/* LUKS2 token slot of the vmcrypt token */
 	int recovery_keyslots;	/* active passphrase keyslots */
+	/*
+	 * With -ENOKEY from luks_read(): the header is labelled as vmcrypt
+	 * writes it but has no vmcrypt token at all, which luks_format()
+	 * writes last: a format that was interrupted.
+	 */
+	bool unfinished;
 	struct vmcrypt_token tok;
 };
 
@@ -87,6 +93,8 @@ int luks_device_size(const char *path, uint64_t *size);
  * @recovery is non-NULL a passphrase keyslot (Argon2id, libcryptsetup's
  * defaults). The digest has LUKS_DIGEST_ITERATIONS. @uuid (>= 40 bytes)
  * gets the LUKS UUID. 0, -ENOSPC (device too small), -EINVAL, other -errno.
+ * The token is written last: whatever interrupts the format, a header
+ * with the token is a finished one, recovery keyslot included.
  */
 int luks_format(const char *path, const struct secbuf *dek,
 		uint32_t sector_size, const struct vmcrypt_token *tok,
@@ -94,7 +102,8 @@ int luks_format(const char *path, const struct secbuf *dek,
 
 /*
  * Read the header of @path. 0; -ENODEV when it is not LUKS2; -ENOKEY when
- * it is LUKS2 without a (valid) vmcrypt token; other -errno.
+ * it is LUKS2 without a (valid) vmcrypt token (info->unfinished says
+ * whether it is what an interrupted luks_format() leaves); other -errno.
  */
 int luks_read(const char *path, struct luks_info *info);
 

@@ -68,6 +68,9 @@ int disk_read_header(struct request *rq, const char *path, struct luks_info *inf
 	r = luks_read(path, info);
 	if (r == -ENODEV)
 		request_error(rq, "%s is not a vmcrypt disk: no LUKS2 header", path);
+	else if (r == -ENOKEY && info->unfinished)
+		request_error(rq, "%s is not a vmcrypt disk: its format was interrupted (a LUKS2 header without the vmcrypt token, which format writes last); format it again with --force",
+			      path);
 	else if (r == -ENOKEY)
 		request_error(rq, "%s is a LUKS2 volume but not a vmcrypt disk (no valid vmcrypt token)",
 			      path);

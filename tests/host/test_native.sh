@@ -6,7 +6,9 @@
 # second host (own state dir + own swtpm): same derived KEKs (compared by
 # fingerprint); no TPM: refused, or --allow-no-tpm with a warning and a
 # root-only file; coexistence with a KMIP provider and the default rule;
-# the KDK survives a daemon + TPM restart; remove wipes the provider's files.
+# the KDK survives a daemon + TPM restart; vmcryptd killed during a format
+# leaves no disk (open and format name the unfinished format, --force
+# redoes it); remove wipes the provider's files.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
@@ -122,6 +124,42 @@ swtpm_track "$T/tpmA"
 TCTI_A=$(. "$T/tpmA/env" && echo "$TPM_TCTI")
 h_daemon_start a "tpm_tcti = $TCTI_A" || { tap_fail "restart vmcryptd a"; tap_done; }
 [ "$(fp_of a "$K1")" = "$FA1" ] && tap_ok "after a reboot host A derives the same KEK" || tap_fail "after reboot"
+
+# --- vmcryptd killed during a format (the recovery keyslot's Argon2id
+# takes seconds): the header it leaves is no disk, open and format say so,
+# format --force finishes it with the VM's KEK
+printf 'recovery passphrase 1\n' >"$T/rpass"
+chmod 600 "$T/rpass"
+h_ctl a format "$T/cut.img" --size 20M --vm-name v1 --vm-uuid "$U1" \
+	--recovery-passphrase-file "$T/rpass" >"$T/cut.out" 2>&1 &
+cpid=$!
+for _ in $(seq 1 300); do
+	cryptsetup isLuks "$T/cut.img" 2>/dev/null && break
+	sleep 0.02
+done
+sleep 0.3
+kill -KILL "$(cat "$T/a.dpid")"
+wait "$cpid"
+h_daemon_start a "tpm_tcti = $TCTI_A" || { tap_fail "restart vmcryptd a after kill -9"; tap_done; }
+if grep -q "no reply from vmcryptd" "$T/cut.out" && cryptsetup isLuks "$T/cut.img" &&
+   ! cryptsetup luksDump "$T/cut.img" | grep -qE "^  [0-9]+: vmcrypt$"; then
+	h_expect_fail "kill -9 during format: open names the interrupted format" \
+		"cut.img is not a vmcrypt disk: its format was interrupted .*format it again with --force" \
+		h_ctl a open "$T/cut.img"
+	h_expect_fail "kill -9 during format: format without --force names it" \
+		"cut.img already holds an unfinished vmcrypt format" \
+		h_ctl a format "$T/cut.img" --vm-name v1 --vm-uuid "$U1"
+	h_ctl a format "$T/cut.img" --vm-name v1 --vm-uuid "$U1" --force \
+		--recovery-passphrase-file "$T/rpass" --json >"$T/out" 2>&1 &&
+		grep -q "\"kek_id\": *\"$K1\"" "$T/out" &&
+		cryptsetup luksDump "$T/cut.img" | grep -q "^  0: luks2" &&
+		cryptsetup open --test-passphrase --key-file "$T/rpass" "$T/cut.img" &&
+		tap_ok "format --force finishes it: the VM's KEK $K1, a recovery keyslot that opens" ||
+		tap_fail "format --force after an interrupted format" "$(cat "$T/out")"
+else
+	tap_fail "kill -9 during format leaves a header without the vmcrypt token" \
+		"$(cat "$T/cut.out"; cryptsetup luksDump "$T/cut.img" 2>&1 | grep -A3 -E '^(Keyslots|Tokens)')"
+fi
 
 # --- coexistence with a KMIP provider, default rule
 if command -v pykmip-server >/dev/null && h_kms_start "$T/kms1"; then

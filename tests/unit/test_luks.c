@@ -3,11 +3,13 @@
  * test_luks.c - the LUKS2 + vmcrypt token layer on image files (no
  * device-mapper needed): format, read back, DEK verification against the
  * digest (and its fixed iteration count), token update, recovery keyslot
- * (Argon2id), refusals (too small, existing data found by the probe), and
- * the token parser on malformed input.
+ * (Argon2id), a format killed before its token (unfinished, not a disk),
+ * refusals (too small, existing data found by the probe), and the token
+ * parser on malformed input.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +258,64 @@ TEST_F_TIMEOUT(img, recovery_keyslot_and_luksdump, 120)
 		 "printf 'correct horse battery' | cryptsetup open --test-passphrase "
 		 "--key-file=- '%s'", self->path);
 	EXPECT_EQ(0, run_step(_metadata, "cryptsetup open --test-passphrase", cmd));
+}
+
+/*
+ * A format killed while the recovery keyslot's Argon2id runs (seconds)
+ * must not leave a disk that opens without that keyslot: the token is
+ * written last. The child is killed 300 ms after a LUKS2 header is on
+ * the file, long after any write that follows the header at once (the
+ * token did, in the old order) and long before the keyslot is done.
+ */
+TEST_F_TIMEOUT(img, interrupted_format_is_unfinished, 120)
+{
+	struct secbuf pass = { 0 };
+	struct luks_info info;
+	struct crypt_device *cd;
+	char what[256];
+	double t0;
+	pid_t pid;
+	int st, seen = 0;
+
+	ASSERT_EQ(0, secbuf_dup(&pass, "correct horse battery", 21));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(luks_format(self->path, &self->dek, 4096, &self->tok, &pass,
+				  NULL, 0) ? 1 : 0);
+	secbuf_free(&pass);
+	t0 = now_s();
+	while (!seen && now_s() - t0 < 60) {
+		cd = NULL;
+		if (crypt_init(&cd, self->path) == 0 &&
+		    crypt_load(cd, CRYPT_LUKS2, NULL) == 0)
+			seen = 1;
+		crypt_free(cd);
+		if (!seen)
+			usleep(2000);
+	}
+	if (seen)
+		usleep(300000);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(seen);
+	/* killed, not finished: otherwise the test proves nothing */
+	ASSERT_TRUE(WIFSIGNALED(st));
+	TH_LOG("header seen after %.2f s, format killed", now_s() - t0);
+
+	EXPECT_EQ(-ENOKEY, luks_read(self->path, &info));
+	EXPECT_TRUE(info.unfinished);
+	EXPECT_EQ(-EEXIST, luks_probe(self->path, what, sizeof(what)));
+	EXPECT_NE(NULL, strstr(what, "an unfinished vmcrypt format"));
+	TH_LOG("probe: %s", what);
+
+	/* A LUKS2 volume of someone else's is not "unfinished". */
+	snprintf(what, sizeof(what),
+		 "printf pw | cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 "
+		 "--pbkdf-force-iterations 1000 --key-file=- '%s'", self->path);
+	ASSERT_EQ(0, run_step(_metadata, "cryptsetup luksFormat", what));
+	EXPECT_EQ(-ENOKEY, luks_read(self->path, &info));
+	EXPECT_FALSE(info.unfinished);
 }
 
 TEST_F(img, too_small_refused)
