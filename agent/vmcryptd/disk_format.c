@@ -97,6 +97,31 @@ static int create_image(struct request *rq, const char *path, long long size)
 	return r;
 }
 
+/*
+ * --size given for @path, which exists: it creates image files, so it must
+ * be the size @path already has (a format retried after one that created
+ * the file and was cut short), never silently ignored.
+ */
+static int check_size_matches(struct request *rq, const char *path,
+			      long long size)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return 0;	/* disk_check_path() names the problem */
+	if (!S_ISREG(st.st_mode)) {
+		request_error(rq, "--size creates image files, and %s is not one; leave --size out",
+			      path);
+		return -EINVAL;
+	}
+	if (st.st_size != size) {
+		request_error(rq, "%s exists with %lld bytes, not the %lld of --size, which creates image files; leave --size out to format it as it is",
+			      path, (long long)st.st_size, size);
+		return -EEXIST;
+	}
+	return 0;
+}
+
 /* In use: a loop device over the file, or an exclusive holder of the device. */
 static int check_not_busy(struct request *rq, const char *path, bool is_file)
 {
@@ -216,6 +241,10 @@ int op_disk_format(struct daemon *d, struct request *rq,
 		if (r)
 			goto fail;
 		created = true;
+	} else if (size) {
+		r = check_size_matches(rq, path, size);
+		if (r)
+			goto fail;
 	}
 	r = disk_check_path(rq, path, &is_file);
 	if (r)

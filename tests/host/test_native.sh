@@ -149,12 +149,18 @@ if grep -q "no reply from vmcryptd" "$T/cut.out" && cryptsetup isLuks "$T/cut.im
 	h_expect_fail "kill -9 during format: format without --force names it" \
 		"cut.img already holds an unfinished vmcrypt format" \
 		h_ctl a format "$T/cut.img" --vm-name v1 --vm-uuid "$U1"
-	h_ctl a format "$T/cut.img" --vm-name v1 --vm-uuid "$U1" --force \
+	h_expect_fail "--size other than an existing file's refused" \
+		"cut.img exists with 20971520 bytes, not the 41943040 of --size, which creates image files" \
+		h_ctl a format "$T/cut.img" --size 40M --vm-name v1 --vm-uuid "$U1" --force
+	[ "$(stat -c %s "$T/cut.img")" = 20971520 ] && tap_ok "...and the file is as it was" ||
+		tap_fail "refused --size left the file as it was" "$(stat -c %s "$T/cut.img")"
+	# the same command again, --size included: the size it has
+	h_ctl a format "$T/cut.img" --size 20M --vm-name v1 --vm-uuid "$U1" --force \
 		--recovery-passphrase-file "$T/rpass" --json >"$T/out" 2>&1 &&
 		grep -q "\"kek_id\": *\"$K1\"" "$T/out" &&
 		cryptsetup luksDump "$T/cut.img" | grep -q "^  0: luks2" &&
 		cryptsetup open --test-passphrase --key-file "$T/rpass" "$T/cut.img" &&
-		tap_ok "format --force finishes it: the VM's KEK $K1, a recovery keyslot that opens" ||
+		tap_ok "format --force (same --size) finishes it: the VM's KEK $K1, a recovery keyslot that opens" ||
 		tap_fail "format --force after an interrupted format" "$(cat "$T/out")"
 else
 	tap_fail "kill -9 during format leaves a header without the vmcrypt token" \

@@ -53,7 +53,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 33
+tap_plan 34
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null
@@ -308,9 +308,22 @@ if modprobe brd rd_nr=1 rd_size=49152 2>/dev/null && [ -b /dev/ram0 ]; then
 	*"already holds a vmcrypt disk"*) tap_ok "ram disk: format without --force refused" ;;
 	*) tap_fail "ram disk: format without --force refused" "$out" ;;
 	esac
+	luuid=$(cryptsetup luksUUID /dev/ram0 2>&1)
+	out=$(ctl format /dev/ram0 --size 48M --force --vm-name other \
+		--vm-uuid 11111111-2222-4333-8444-555555555555 2>&1)
+	case "$out" in
+	*"--size creates image files, and /dev/ram0 is not one"*)
+		if [ -n "$luuid" ] && [ "$(cryptsetup luksUUID /dev/ram0 2>&1)" = "$luuid" ]; then
+			tap_ok "ram disk: --size refused for a block device, even with --force; header kept"
+		else
+			tap_fail "ram disk: --size refused, header kept" "$(cryptsetup luksDump /dev/ram0 2>&1 | head -n 5)"
+		fi ;;
+	*) tap_fail "ram disk: --size refused for a block device" "$out" ;;
+	esac
 else
 	tap_skip "ram disk, 512-byte sectors" "brd module not available"
 	tap_skip "ram disk: format without --force refused" "brd module not available"
+	tap_skip "ram disk: --size refused for a block device" "brd module not available"
 fi
 
 # --- an LV-like dm device through a /dev/VG/LV-style link to dm-N: shown
