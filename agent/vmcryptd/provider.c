@@ -163,6 +163,9 @@ int provider_registry_load(struct daemon *d)
 	pthread_mutex_init(&reg->lock, NULL);
 	pthread_mutex_init(&reg->write_lock, NULL);
 	d->providers = reg;
+	for (i = 0; i < provider_n_types; i++)
+		if (provider_types[i]->sweep)
+			provider_types[i]->sweep(d);
 
 	path = daemon_state_path(d, "providers.json");
 	if (!path)

@@ -84,6 +84,11 @@ struct provider_ops {
 		    struct json_object *report);
 	/* provider.remove: delete files the type owns. May be NULL. */
 	int (*remove)(struct provider *p, struct daemon *d);
+	/*
+	 * At start, before the registry loads: wipe what a create cut short
+	 * (vmcryptd killed) left in the type's state. May be NULL.
+	 */
+	void (*sweep)(struct daemon *d);
 	/* Release the instance (called at the last provider_put()). */
 	void (*free)(struct provider *p);
 };

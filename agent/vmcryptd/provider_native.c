@@ -18,6 +18,7 @@
  * The KDK is unsealed on first use, not at start, so a missing TPM never
  * stops the daemon; the error is reported to the request that needed it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -529,6 +530,63 @@ static int native_remove(struct provider *p, struct daemon *d)
 	return r;
 }
 
+/*
+ * Wipe STATE_DIR/native/.new-*: a provider add or restore killed between
+ * building its directory and renaming it into place (store_new()). Such a
+ * directory belongs to no provider, and without a TPM it holds the KDK
+ * unsealed. A symlink planted under that name is removed, never followed.
+ */
+static void native_sweep(struct daemon *d)
+{
+	char base[PATH_MAX], path[PATH_MAX], left[PATH_MAX] = "", detail[96];
+	unsigned int wiped = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *dir;
+	int r;
+
+	if (snprintf(base, sizeof(base), "%s/%s", d->state_dir, NATIVE_DIR) >=
+	    (int)sizeof(base))
+		return;
+	dir = opendir(base);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, ".new-", 5))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", base, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		r = lstat(path, &st) < 0 ? -errno : 0;
+		if (!r && !S_ISDIR(st.st_mode)) {
+			r = unlink(path) < 0 ? -errno : 0;
+			if (!r)
+				(void)atomicfile_sync_dir(path);
+		} else if (!r) {
+			r = remove_tree(path);	/* syncs native/ too */
+		}
+		if (!r) {
+			wiped++;
+		} else {
+			log_err("native provider: cannot wipe %s, left by an interrupted "
+				"provider add or restore: %s; remove it by hand", path,
+				strerror(-r));
+			snprintf(left, sizeof(left), "%s", path);
+		}
+	}
+	closedir(dir);
+	if (!wiped && !left[0])
+		return;
+	snprintf(detail, sizeof(detail), "native: %u interrupted add or restore%s",
+		 wiped, left[0] ? "; one could not be wiped" : "");
+	if (wiped)
+		log_info("native provider: wiped what %u interrupted add or restore left behind",
+			 wiped);
+	daemon_event(d, (struct event){ .event = "provider.swept",
+		     .result = left[0] ? "error" : "ok", .detail = detail,
+		     .error = left[0] ? left : NULL });
+}
+
 static void native_free(struct provider *p)
 {
 	native_free_priv(p->priv);
@@ -546,6 +604,7 @@ const struct provider_ops native_provider_ops = {
 	.show_kek = native_show_kek,
 	.test = native_test,
 	.remove = native_remove,
+	.sweep = native_sweep,
 	.free = native_free,
 };
 

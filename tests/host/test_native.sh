@@ -8,7 +8,8 @@
 # root-only file; coexistence with a KMIP provider and the default rule;
 # the KDK survives a daemon + TPM restart; vmcryptd killed during a format
 # leaves no disk (open and format name the unfinished format, --force
-# redoes it); remove wipes the provider's files.
+# redoes it); what an interrupted add leaves is wiped at start; remove
+# wipes the provider's files.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
@@ -166,6 +167,26 @@ else
 	tap_fail "kill -9 during format leaves a header without the vmcrypt token" \
 		"$(cat "$T/cut.out"; cryptsetup luksDump "$T/cut.img" 2>&1 | grep -A3 -E '^(Keyslots|Tokens)')"
 fi
+
+# --- a provider add or restore killed before its directory was renamed
+# into place leaves native/.new-*, the KDK inside (in the clear without a
+# TPM): wiped at the next start, a symlink under that name never followed
+N=$T/a/state/native
+mkdir -m 700 "$N/.new-cut001"
+head -c 32 /dev/urandom >"$N/.new-cut001/kdk.raw"
+printf 'not to be touched\n' >"$T/victim"
+ln -s "$T/victim" "$N/.new-cut002"
+h_daemon_stop a
+h_daemon_start a "tpm_tcti = $TCTI_A" || { tap_fail "restart vmcryptd a"; tap_done; }
+if [ ! -e "$N/.new-cut001" ] && [ ! -L "$N/.new-cut002" ] &&
+   [ "$(cat "$T/victim")" = "not to be touched" ] && [ -d "$N/nkp" ] &&
+   h_event_has a 'r["event"] == "provider.swept" and r["result"] == "ok" and "native: 2 " in r["detail"]'; then
+	tap_ok "leftovers of an interrupted native add wiped at start (event provider.swept); symlink not followed"
+else
+	tap_fail "native/.new-* wiped at start" "$(ls -la "$N"; cat "$T/victim"; tail -n 3 "$(h_events a)")"
+fi
+[ "$(fp_of a "$K1")" = "$FA1" ] && tap_ok "...and the provider's own KDK is untouched" ||
+	tap_fail "KDK after the sweep"
 
 # --- coexistence with a KMIP provider, default rule
 if command -v pykmip-server >/dev/null && h_kms_start "$T/kms1"; then
