@@ -71,19 +71,25 @@ int events_main(int argc, char **argv)
 	struct json_object *args, *res, *evs, *sk;
 	int64_t skipped;
 	size_t i, j, n;
-	int c;
+	int c, json = 0, given = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': since = optarg; break;
-		case 'f': format = optarg; break;
-		case 'j': format = "json"; break;
+		case 'f': format = optarg; given = 1; break;
+		case 'j': json = 1; break;
 		case 'h': printf("%s", usage); return EXIT_OK;
 		default: fprintf(stderr, "%s", usage); return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		return usage_error("events", "unexpected argument '%s'", argv[optind]);
+	/* --json is --format json: with another --format it is a contradiction */
+	if (json && given && strcmp(format, "json"))
+		return usage_error("events", "--json and --format %s contradict each other",
+				   format);
+	if (json)
+		format = "json";
 	if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "csv"))
 		return usage_error("events", "--format must be text, json or csv");
 	args = json_object_new_object();

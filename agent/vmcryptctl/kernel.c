@@ -33,7 +33,8 @@ static void kernel_usage(FILE *f)
 	fprintf(f,
 		"Usage: vmcryptctl kernel <command> [options]\n\n"
 		"Query the dm-vmcrypt kernel module over generic netlink\n"
-		"(needs CAP_NET_ADMIN).\n\n"
+		"(needs CAP_NET_ADMIN), not through vmcryptd: --socket and\n"
+		"--timeout do not apply.\n\n"
 		"Commands:\n"
 		"  features [--json]       target version, ciphers, options, key sizes\n"
 		"  stats [--json] [NAME]   key state and I/O counters of every device,\n"
@@ -41,7 +42,7 @@ static void kernel_usage(FILE *f)
 		"  monitor                 print kernel events as JSON lines until\n"
 		"                          interrupted\n\n"
 		"Options:\n"
-		"  --json      machine-readable output\n"
+		"  --json      machine-readable output (features, stats)\n"
 		"  -h, --help  show this help\n");
 }
 

@@ -163,6 +163,7 @@ static int key_fetch(int argc, char **argv)
 		"Usage: vmcryptctl key fetch ID [--provider NAME] [--no-cache] [--count N] [--json]\n\n"
 		"Obtain a KEK through vmcryptd (memory, provider, persisted cache) and print\n"
 		"its fingerprint (16 bytes of SHA-256 over a label and the key): never the key.\n"
+		"  --provider NAME  the key's provider (default: the default provider)\n"
 		"  --no-cache  always ask the provider (the KMS)\n"
 		"  --count N   repeat N times over one connection and print the rate\n";
 	static const struct option opts[] = {
@@ -231,8 +232,8 @@ static int key_fetch(int argc, char **argv)
 	if (json) {
 		ctl_print_json(res);
 	} else {
-		printf("key %s: %s bits, fingerprint %s\n", jget(res, "id"),
-		       jget(res, "length"), jget(res, "fingerprint"));
+		printf("key %s of provider %s: %s bits, fingerprint %s\n", jget(res, "id"),
+		       jget(res, "provider"), jget(res, "length"), jget(res, "fingerprint"));
 		if (count > 1)
 			printf("%ld fetches in %.3f s: %.1f per second (one connection%s)\n",
 			       count, dt, count / dt, nocache ? ", uncached" : "");

@@ -32,7 +32,9 @@ int ctl_lock_common(int argc, char **argv, int lock)
 			printf("Usage: vmcryptctl %s NAME|--all\n\n%s\n", cmd, lock ?
 			       "Emergency lock: suspend the disk and wipe its key in the kernel.\n"
 			       "I/O is held (not failed) until 'vmcryptctl unlock'." :
-			       "Fetch the key again, set it in the kernel and resume the disk.");
+			       "Fetch the key again (as open does), set it in the kernel and resume\n"
+			       "the disk. A disk that is not locked is left as it is and named; with\n"
+			       "--all, so is one suspended by someone else with its key in place.");
 			return EXIT_OK;
 		default:
 			fprintf(stderr, "Usage: vmcryptctl %s NAME|--all\n", cmd);
@@ -52,11 +54,19 @@ int ctl_lock_common(int argc, char **argv, int lock)
 	if (r)
 		return EXIT_FAIL;
 	if (json_object_object_get_ex(res, lock ? "locked" : "unlocked", &list)) {
+		struct json_object *skipped = NULL;
+		size_t m = 0;
+
 		n = json_object_array_length(list);
 		for (i = 0; i < n; i++)
 			printf("%s %s\n", lock ? "Locked" : "Unlocked",
 			       json_object_get_string(json_object_array_get_idx(list, i)));
-		if (!n)
+		if (!lock && json_object_object_get_ex(res, "not_locked", &skipped))
+			m = json_object_array_length(skipped);
+		for (i = 0; i < m; i++)
+			printf("%s was not locked: left as it is\n",
+			       json_object_get_string(json_object_array_get_idx(skipped, i)));
+		if (!n && !m)
 			printf("No open vmcrypt disks.\n");
 	}
 	json_object_put(res);

@@ -44,6 +44,10 @@ static int p_enable(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("persistence enable", "unexpected argument '%s'", argv[optind]);
+	/* An empty list would mean no binding at all: leave --pcrs out for that. */
+	if (pcrs && !*pcrs)
+		return usage_error("persistence enable",
+				   "--pcrs needs a PCR list such as 0,7 (leave it out for no PCR binding)");
 	args = json_object_new_object();
 	if (pcrs)
 		json_object_object_add(args, "pcrs", json_object_new_string(pcrs));

@@ -116,6 +116,8 @@ static int provider_add(int argc, char **argv)
 		return usage_error("provider add", "expected exactly one provider NAME");
 	if (native == !!kmip)
 		return usage_error("provider add", "give either --kmip or --native");
+	if (kmip && allow_no_tpm)
+		return usage_error("provider add", "--allow-no-tpm is for --native");
 	args = json_object_new_object();
 	json_object_object_add(args, "name", json_object_new_string(argv[optind]));
 	if (kmip) {
@@ -320,7 +322,7 @@ static int provider_test(int argc, char **argv)
 
 static int provider_set_default(int argc, char **argv)
 {
-	static const char usage[] = "Usage: vmcryptctl provider set-default NAME\n\n"
+	static const char usage[] = "Usage: vmcryptctl provider set-default NAME [--json]\n\n"
 		"Make NAME the provider used when none is given.\n";
 	struct json_object *res;
 	int json, r = name_arg_call(argc, argv, "provider.set-default", usage, &res, &json);
@@ -337,7 +339,7 @@ static int provider_set_default(int argc, char **argv)
 
 static int provider_remove(int argc, char **argv)
 {
-	static const char usage[] = "Usage: vmcryptctl provider remove NAME\n\n"
+	static const char usage[] = "Usage: vmcryptctl provider remove NAME [--json]\n\n"
 		"Remove a provider from vmcryptd (keys on the KMS are not touched);\n"
 		"its KEKs in the persisted cache and a native provider's key files\n"
 		"are erased. If it was the default, the next provider becomes the\n"

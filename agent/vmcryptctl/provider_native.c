@@ -309,16 +309,22 @@ int provider_restore(int argc, char **argv)
 	add_pass(args, &pass);
 	if (ctl_run_wiping("provider.restore", args, "passphrase", &res) < 0)
 		goto out;
-	if (json) {
+	if (json)
 		ctl_print_json(res);
-	} else {
+	else
 		printf("native provider %s restored%s (key fingerprint %s)\n", jget(res, "name"),
 		       jbool(res, "default") ? " as the default" : "",
 		       jget(res, "kdk_fingerprint"));
-		if (!jbool(res, "secure"))
-			fprintf(stderr, "vmcryptctl: WARNING: no TPM: the key-derivation key is "
-				"stored in a root-only file and is NOT stored securely\n");
-	}
+	/* Warnings go to stderr whatever the output format. */
+	if (!jbool(res, "secure"))
+		fprintf(stderr, "vmcryptctl: WARNING: no TPM: the key-derivation key is "
+			"stored in a root-only file and is NOT stored securely\n");
+	if (*jget(res, "restored_from") && strcmp(jget(res, "name"), jget(res, "restored_from")))
+		fprintf(stderr, "vmcryptctl: WARNING: restored as %s, but the backup is of "
+			"provider %s: disks name the provider their key is on, so disks of %s "
+			"open on this host only through a provider named %s\n",
+			jget(res, "name"), jget(res, "restored_from"), jget(res, "restored_from"),
+			jget(res, "restored_from"));
 	ret = EXIT_OK;
 out:
 	json_object_put(res);

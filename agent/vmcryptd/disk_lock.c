@@ -128,7 +128,7 @@ static int unlock_one(struct daemon *d, struct request *rq, const struct open_di
 	int r;
 
 	if (!od->dm.suspended)
-		return 0;	/* not locked */
+		return 0;	/* not locked: lock_op() does not get here */
 	if (od->locked) {
 		/* The header read must be the open device's own (lock_op). */
 		if (strcasecmp(info->uuid, od->luks_uuid)) {
@@ -170,6 +170,15 @@ static int unlock_one(struct daemon *d, struct request *rq, const struct open_di
 	return r;
 }
 
+/* Whether the request names one disk (not "all"). */
+static bool name_given(struct json_object *args)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(args, "name", &v) &&
+	       json_object_is_type(v, json_type_string);
+}
+
 /* Append @name to the comma-separated list @buf (", ..." once it is full). */
 static void add_name(char *buf, size_t len, const char *name)
 {
@@ -187,14 +196,16 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 		   struct json_object *result, bool lock)
 {
 	struct json_object *done = json_object_new_array();
+	struct json_object *skipped = json_object_new_array();
 	struct open_disk *list = NULL;
 	struct luks_info *info = calloc(1, sizeof(*info));
 	char ok[256] = "", failed[256] = "", why[sizeof(rq->error)];
 	size_t n = 0, i;
 	int r, first = 0;
 
-	if (!done || !info) {
+	if (!done || !skipped || !info) {
 		json_object_put(done);
+		json_object_put(skipped);
 		free(info);
 		return -ENOMEM;
 	}
@@ -204,6 +215,18 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 	for (i = 0; i < n; i++) {
 		struct request sub = *rq;
 
+		/*
+		 * Unlock leaves alone what it did not lock: a disk that is not
+		 * suspended, and with --all one suspended by someone else (a
+		 * snapshot, say) with its key in place. Named, a suspended disk
+		 * with its key is resumed: an unlock cut short leaves one.
+		 */
+		if (!lock && (!list[i].dm.suspended ||
+			      (!list[i].locked && !name_given(args)))) {
+			json_object_array_add(skipped,
+					      json_object_new_string(list[i].name));
+			continue;
+		}
 		sub.error[0] = '\0';
 		memset(info, 0, sizeof(*info));
 		/*
@@ -247,6 +270,10 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 		request_error(rq, "%s", why);
 out:
 	json_object_object_add(result, lock ? "locked" : "unlocked", done);
+	if (lock)
+		json_object_put(skipped);
+	else
+		json_object_object_add(result, "not_locked", skipped);
 	free(list);
 	free(info);
 	return r;

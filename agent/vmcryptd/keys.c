@@ -490,8 +490,9 @@ int keys_kek_for_vm(struct daemon *d, struct request *rq, const char *provider,
 {
 	struct keystore *ks = d->keys;
 	struct provider *cur_p = NULL;
-	char uuid[37], *prov = NULL, *id = NULL;
+	char uuid[37], *prov = NULL, *id = NULL, recorded[NAMES_MAX + 1] = "";
 	struct vmmap_entry *v;
+	bool prov_exists;
 	int r;
 
 	*kek_id = NULL;
@@ -508,15 +509,34 @@ int keys_kek_for_vm(struct daemon *d, struct request *rq, const char *provider,
 	if (v) {
 		prov = strdup(v->provider);
 		id = strdup(v->kek_id);
+		snprintf(recorded, sizeof(recorded), "%s", v->vm_name);
 	}
 	pthread_mutex_unlock(&ks->lock);
 	if (v && (!prov || !id)) {
 		r = -ENOMEM;
 		goto out;
 	}
+	/*
+	 * The UUID is the VM's identity and picks its KEK: a UUID copied from
+	 * another VM's command line would wrap this disk with that VM's key,
+	 * and destroying that VM's key would then destroy this disk too.
+	 */
+	if (v && strcmp(recorded, vm_name)) {
+		request_error(rq, "VM UUID %s belongs to VM '%s' (key %s of provider %s), not '%s': check --vm-uuid, or give --vm-name '%s' if it is that VM",
+			      uuid, recorded, id, prov, vm_name, recorded);
+		r = -EEXIST;
+		goto out;
+	}
+	prov_exists = prov && provider_get(d, NULL, prov, &cur_p) == 0;
+	/* Never moved to the default provider behind the admin's back. */
+	if (prov && !prov_exists && (!provider || !*provider)) {
+		request_error(rq, "VM %s ('%s') has key %s on provider %s, which no longer exists: give --provider to create a new key for the VM on another provider",
+			      uuid, recorded, id, prov);
+		r = -ENOENT;
+		goto out;
+	}
 	/* The VM's KEK is usable if its provider still exists and matches. */
-	if (prov && provider_get(d, NULL, prov, &cur_p) == 0 &&
-	    (!provider || !*provider || !strcmp(provider, prov))) {
+	if (prov_exists && (!provider || !*provider || !strcmp(provider, prov))) {
 		provider_put(cur_p);
 		r = keys_get_kek(d, rq, prov, id, out);
 		if (r < 0)

@@ -120,6 +120,7 @@ int op_key_fetch(struct daemon *d, struct request *rq,
 {
 	const char *prov = NULL, *id;
 	struct secbuf kek = { 0 };
+	struct provider *p;
 	bool no_cache = false;
 	char fp[KDF_FPR_HEX_LEN + 1];
 	int r;
@@ -130,12 +131,12 @@ int op_key_fetch(struct daemon *d, struct request *rq,
 	r = args_bool(rq, args, "no_cache", &no_cache);
 	if (r < 0 && r != -ENOENT)
 		return r;
+	/* Named in the answer: without --provider it is the default one. */
+	r = provider_get(d, rq, prov, &p);
+	if (r < 0)
+		return r;
+	json_object_object_add(result, "provider", json_object_new_string(p->name));
 	if (no_cache) {
-		struct provider *p;
-
-		r = provider_get(d, rq, prov, &p);
-		if (r < 0)
-			return r;
 		r = p->ops->get_kek(p, d, rq, id, &kek);
 		request_event(d, rq, (struct event){ .event = r < 0 ?
 			      (r == -ENOENT ? "key.missing" : "key.unavailable") :
@@ -143,11 +144,10 @@ int op_key_fetch(struct daemon *d, struct request *rq,
 			      .result = r < 0 ? "error" : "ok",
 			      .error = r < 0 ? rq->error : NULL,
 			      .detail = "uncached fetch" });
-		json_object_object_add(result, "provider", json_object_new_string(p->name));
-		provider_put(p);
 	} else {
-		r = keys_get_kek(d, rq, prov, id, &kek);
+		r = keys_get_kek(d, rq, p->name, id, &kek);
 	}
+	provider_put(p);
 	if (r < 0)
 		return r;
 	r = kdf_fingerprint(&kek, fp);

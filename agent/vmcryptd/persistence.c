@@ -317,6 +317,11 @@ int op_persistence_enable(struct daemon *d, struct request *rq,
 	r = args_string(rq, args, "pcrs", false, &pcrs);
 	if (r < 0 && r != -ENOENT)
 		return r;
+	/* Given, it must name PCRs: "" would silently mean no binding. */
+	if (r == 0 && !*pcrs) {
+		request_error(rq, "empty PCR list: name the PCRs (e.g. 0,7), or leave 'pcrs' out for no PCR binding");
+		return -EINVAL;
+	}
 	if (tpm_pcrs_parse(pcrs, &mask) < 0) {
 		request_error(rq, "invalid PCR list '%s': expected comma-separated "
 			      "PCR numbers 0..23, e.g. 0,7", pcrs);

@@ -216,10 +216,15 @@ elif case == "badargs":
     send({"version": 1, "op": "provider.show", "args": {"name": 5}})
     r = recv()
     ok = r and not r["ok"] and "argument 'name' must be a string" in r["error"]
+elif case == "emptypcrs":
+    # "" would mean no PCR binding at all, silently
+    send({"version": 1, "op": "persistence.enable", "args": {"pcrs": ""}})
+    r = recv()
+    ok = r and not r["ok"] and "empty PCR list" in r["error"]
 print(r)
 sys.exit(0 if ok else 1)
 PYEOF
-for c in version toobig garbage unknown pipeline badargs; do
+for c in version toobig garbage unknown pipeline badargs emptypcrs; do
 	tap_check "protocol: $c" $PY "$T/raw.py" "$T/d1/sock" "$c"
 done
 
@@ -448,6 +453,20 @@ done
 "$VMCRYPTCTL" --socket "$T/d1/sock" --timeout 86400 ping >/dev/null && tap_ok "CLI: --timeout 86400 accepted" || tap_fail "CLI: --timeout 86400"
 "$VMCRYPTCTL" nosuchcmd 2>/dev/null; [ $? -eq 2 ] && tap_ok "CLI: unknown command exits 2" || tap_fail "CLI: unknown command exits 2"
 h_ctl d1 key create --vm-name x 2>/dev/null; [ $? -eq 2 ] && tap_ok "CLI: missing option exits 2" || tap_fail "CLI: missing option exits 2"
+# options that would be ignored, or mean something else than they say
+h_ctl d1 provider add k --kmip 127.0.0.1:5696 --ca x --cert x --key x --allow-no-tpm 2>"$T/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "^vmcryptctl provider add: --allow-no-tpm is for --native" "$T/err" &&
+	tap_ok "CLI: --allow-no-tpm with --kmip refused (exit 2)" || tap_fail "CLI: --allow-no-tpm with --kmip" "rc=$rc $(cat "$T/err")"
+h_ctl d1 events --format csv --json 2>"$T/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "^vmcryptctl events: --json and --format csv contradict each other" "$T/err" &&
+	tap_ok "CLI: events --format csv --json refused (exit 2)" || tap_fail "CLI: events csv+json" "rc=$rc $(cat "$T/err")"
+h_ctl d1 persistence enable --pcrs "" 2>"$T/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "^vmcryptctl persistence enable: --pcrs needs a PCR list such as 0,7 (leave it out for no PCR binding)" "$T/err" &&
+	tap_ok "CLI: persistence enable --pcrs '' refused (exit 2), not taken as no binding" ||
+	tap_fail "CLI: --pcrs ''" "rc=$rc $(cat "$T/err")"
 bad=""
 for c in ping "provider add" "provider list" "provider show" "provider test" "provider set-default" "provider remove" \
 	 "key create" "key show" "key list" "key fetch" events provider key; do

@@ -106,10 +106,13 @@ K1B=$(h_ctl b key create --vm-name v1 --vm-uuid "$U1" 2>"$T/err")
 [ "$K1B" = "$K1" ] && tap_ok "host B creates the same KEK id for the VM" || tap_fail "key create on B" "$(cat "$T/err")"
 h_expect_fail "restore under an existing name refused" "already exists" \
 	h_ctl b provider restore "$T/nkp.p12" --passphrase-file "$T/pass"
-h_ctl b provider restore "$T/nkp.p12" --name nkp2 --passphrase-file "$T/pass" >/dev/null 2>&1 &&
+h_ctl b provider restore "$T/nkp.p12" --name nkp2 --passphrase-file "$T/pass" --json >"$T/out" 2>"$T/err" &&
+	grep -q "WARNING: restored as nkp2, but the backup is of provider nkp: disks name the provider" "$T/err" &&
+	$PY -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" &&
 	[ "$(fp_of b "native:nkp:$U1")" = "$FA1" ] &&
 	[ "$(h_ctl b key fetch "native:nkp:$U1" --provider nkp2 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')" = "$FA1" ] &&
-	tap_ok "restore --name: keys of the original name still derive" || tap_fail "restore --name"
+	tap_ok "restore --name: keys of the original name still derive; warned on stderr, even with --json" ||
+	tap_fail "restore --name" "$(cat "$T/out" "$T/err")"
 h_event_has b 'r["event"] == "provider.restored" and r["result"] == "ok"' &&
 	tap_ok "restore is an event" || tap_fail "restore event"
 h_event_has b 'r["event"] == "provider.default" and r["provider"] == "nkp"' &&
@@ -125,6 +128,9 @@ swtpm_track "$T/tpmA"
 TCTI_A=$(. "$T/tpmA/env" && echo "$TPM_TCTI")
 h_daemon_start a "tpm_tcti = $TCTI_A" || { tap_fail "restart vmcryptd a"; tap_done; }
 [ "$(fp_of a "$K1")" = "$FA1" ] && tap_ok "after a reboot host A derives the same KEK" || tap_fail "after reboot"
+out=$(h_ctl a key fetch "$K1" 2>&1)
+[ "$out" = "key $K1 of provider nkp: 256 bits, fingerprint $FA1" ] &&
+	tap_ok "key fetch names the provider it used (the default here)" || tap_fail "key fetch text" "$out"
 
 # --- vmcryptd killed during a format (the recovery keyslot's Argon2id
 # takes seconds): the header it leaves is no disk, open and format say so,
@@ -167,6 +173,14 @@ else
 	tap_fail "kill -9 during format leaves a header without the vmcrypt token" \
 		"$(cat "$T/cut.out"; cryptsetup luksDump "$T/cut.img" 2>&1 | grep -A3 -E '^(Keyslots|Tokens)')"
 fi
+
+# --- the VM UUID picks the KEK: another VM's name with it is refused, so a
+# UUID copied from another command line never wraps a disk with that VM's key
+h_expect_fail "format with a VM UUID recorded under another VM name refused" \
+	"VM UUID $U1 belongs to VM 'v1' .key $K1 of provider nkp., not 'web2': check --vm-uuid" \
+	h_ctl a format "$T/other.img" --size 20M --vm-name web2 --vm-uuid "$U1"
+[ ! -e "$T/other.img" ] && tap_ok "...and the image it would have created is not left behind" ||
+	tap_fail "refused format left its new image"
 
 # --- a provider add or restore killed before its directory was renamed
 # into place leaves native/.new-*, the KDK inside (in the clear without a
@@ -247,8 +261,21 @@ h_expect_fail "a KDK file readable by others is refused" "accessible by others" 
 	h_ctl n key fetch "native:weak:$U1" --provider weak
 
 # --- remove wipes the provider's files
+U7=7a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+h_ctl b key create --vm-name v7 --vm-uuid "$U7" --provider nkp2 >/dev/null 2>"$T/err" ||
+	tap_fail "key create on nkp2" "$(cat "$T/err")"
 h_ctl b provider remove nkp2 >/dev/null 2>&1 && [ ! -e "$T/b/state/native/nkp2" ] &&
 	tap_ok "provider remove wipes its sealed KDK" || tap_fail "remove"
+# The VM's provider is gone: format does not move it to the default
+# provider unasked (rekey does not either).
+h_expect_fail "format of a VM whose provider was removed: refused, not moved to the default" \
+	"VM $U7 .'v7'. has key native:nkp:$U7 on provider nkp2, which no longer exists: give --provider" \
+	h_ctl b format "$T/v7.img" --size 20M --vm-name v7 --vm-uuid "$U7"
+[ ! -e "$T/v7.img" ] && tap_ok "...and the image it would have created is not left behind" ||
+	tap_fail "refused format left its new image"
+h_ctl b format "$T/v7.img" --size 20M --vm-name v7 --vm-uuid "$U7" --provider nkp --json >"$T/out" 2>&1 &&
+	grep -q "\"kek_id\": *\"native:nkp:$U7\"" "$T/out" &&
+	tap_ok "with --provider nkp it gets a new KEK there" || tap_fail "format --provider after remove" "$(cat "$T/out")"
 # Something vmcryptd did not put there keeps the directory: reported, not
 # "ok", and the error still names the provider that became the default.
 mkdir "$W/not-ours"

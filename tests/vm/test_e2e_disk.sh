@@ -53,7 +53,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 34
+tap_plan 35
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null
@@ -238,6 +238,28 @@ case $ul in
 esac
 dmsetup remove e2e-manual 2>/dev/null || { dmsetup resume e2e-manual; dmsetup remove e2e-manual; }
 losetup -d "$mloop"
+
+# --- unlock leaves alone what it did not lock: a disk that is open, and
+# with --all one suspended by someone else with its key; named, it resumes
+# that one (an unlock cut short leaves it so) ---
+nu0=$(e2e_event_count disk.unlocked)
+u1=$(ctl unlock $NAME 2>&1); u1rc=$?
+dmsetup suspend $NAME
+u2=$(ctl unlock --all 2>&1); u2rc=$?
+st2=$(dmsetup info -c --noheadings -o attr $NAME 2>&1)
+u3=$(ctl unlock $NAME 2>&1); u3rc=$?
+st3=$(dmsetup info -c --noheadings -o attr $NAME 2>&1)
+if [ "$u1rc:$u1" = "0:$NAME was not locked: left as it is" ] &&
+   [ "$u2rc:$u2" = "0:$NAME was not locked: left as it is" ] &&
+   [ "$st2" = L-sw ] &&
+   [ "$u3rc:$u3" = "0:Unlocked $NAME" ] && [ "$st3" = L--w ] &&
+   [ "$(e2e_event_count disk.unlocked)" = $((nu0 + 1)) ]; then
+	tap_ok "unlock: an open disk is named, not touched; --all leaves a foreign suspend; by name resumes it"
+else
+	tap_fail "unlock of disks that are not locked" \
+		"u1 $u1rc: $u1 | u2 $u2rc: $u2 | attr $st2 | u3 $u3rc: $u3 | attr $st3"
+fi
+dmsetup resume $NAME 2>/dev/null
 
 # --- shallow rekey while open ---
 dd if="$W/data" of=/dev/mapper/$NAME bs=1M oflag=direct status=none
