@@ -28,19 +28,28 @@ struct eventlog {
 int eventlog_open(const char *path, struct eventlog **out)
 {
 	struct eventlog *el;
-	int fd;
+	struct stat st;
+	char last;
+	int fd, e;
 
 	*out = NULL;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		  0600);
 	if (fd < 0)
 		return -errno;
 	/* An existing log keeps no wider mode than 0600. */
-	if (fchmod(fd, 0600) < 0) {
-		int e = -errno;
-
-		close(fd);
-		return e;
+	if (fchmod(fd, 0600) < 0 || fstat(fd, &st) < 0)
+		goto fail;
+	/*
+	 * A power cut can leave the last record without its line end: end
+	 * that line, so that it alone is skipped as damaged and not the
+	 * first record written now, glued to it.
+	 */
+	if (st.st_size > 0) {
+		if (pread(fd, &last, 1, st.st_size - 1) != 1)
+			goto fail;
+		if (last != '\n' && (write(fd, "\n", 1) != 1 || fsync(fd) < 0))
+			goto fail;
 	}
 	el = calloc(1, sizeof(*el));
 	if (!el) {
@@ -51,6 +60,10 @@ int eventlog_open(const char *path, struct eventlog **out)
 	pthread_mutex_init(&el->lock, NULL);
 	*out = el;
 	return 0;
+fail:
+	e = errno ? -errno : -EIO;
+	close(fd);
+	return e;
 }
 
 void eventlog_close(struct eventlog *el)

@@ -47,7 +47,10 @@ struct event {
 
 struct eventlog;
 
-/* Open (creating 0600 if needed) the log at @path for appending. */
+/*
+ * Open (creating 0600 if needed) the log at @path for appending. A last
+ * line without its line end (a power cut during a write) is ended first.
+ */
 int eventlog_open(const char *path, struct eventlog **out);
 void eventlog_close(struct eventlog *el);
 

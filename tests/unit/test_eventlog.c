@@ -182,6 +182,43 @@ TEST_F(log, short_write_taken_back)
 	collected_free(&c);
 }
 
+/*
+ * A power cut in the middle of a write leaves the last record without its
+ * line end. The next open ends that line: the torn record alone is
+ * skipped, never the first record of the next start glued to it.
+ */
+TEST_F(log, torn_last_record_ended_at_open)
+{
+	struct collected c = { .n = 0 };
+	struct eventlog *el;
+	size_t bad = 0;
+	FILE *f = fopen(self->path, "w");
+
+	ASSERT_NE(NULL, f);
+	fputs("{\"time\":\"2026-01-01T00:00:00.000Z\",\"event\":\"before\",\"result\":\"ok\"}\n"
+	      "{\"time\":\"2026-01-01T00:00:01.000Z\",\"event\":\"to", f);
+	fclose(f);
+	ASSERT_EQ(0, eventlog_open(self->path, &el));
+	ASSERT_EQ(0, eventlog_append(el, &(struct event){ .event = "daemon.started",
+		  .result = "ok" }));
+	eventlog_close(el);
+	ASSERT_EQ(0, eventlog_read(self->path, NULL, collect, &c, &bad));
+	EXPECT_EQ(1u, bad);
+	ASSERT_EQ(2, c.n);
+	EXPECT_STREQ("before", field(c.recs[0], "event"));
+	EXPECT_STREQ("daemon.started", field(c.recs[1], "event"));
+	collected_free(&c);
+
+	/* A log that ends with its line end is left as it is. */
+	c.n = 0;
+	ASSERT_EQ(0, eventlog_open(self->path, &el));
+	eventlog_close(el);
+	ASSERT_EQ(0, eventlog_read(self->path, NULL, collect, &c, &bad));
+	EXPECT_EQ(1u, bad);
+	EXPECT_EQ(2, c.n);
+	collected_free(&c);
+}
+
 TEST_F(log, since_and_damaged_lines)
 {
 	struct collected c = { .n = 0 };
