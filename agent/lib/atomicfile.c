@@ -6,10 +6,13 @@
  */
 #include "lib/atomicfile.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,10 @@
 #include <unistd.h>
 
 #include <openssl/rand.h>
+
+/* A temporary file is NAME + TMP_INFIX + TMP_HEX hex digits. */
+#define TMP_INFIX ".tmp-"
+#define TMP_HEX 12
 
 static int dir_of(const char *path, char *dir, size_t len)
 {
@@ -100,7 +107,7 @@ static int write_rename(const char *path, const void *data, size_t len,
 
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return -EIO;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%02x%02x%02x%02x%02x%02x", path,
+	if (snprintf(tmp, sizeof(tmp), "%s" TMP_INFIX "%02x%02x%02x%02x%02x%02x", path,
 		     rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]) >=
 	    (int)sizeof(tmp))
 		return -ENAMETOOLONG;
@@ -269,4 +276,82 @@ int atomicfile_shred(const char *path)
 	if (r == 0)
 		r = atomicfile_sync_dir(path);
 	return r;
+}
+
+int atomicfile_shred_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int r = 0, rr;
+
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path)) {
+			rr = -ENAMETOOLONG;
+		} else {
+			rr = lstat(path, &st) < 0 ? -errno : 0;
+			/* Opening a FIFO would block: shred regular files only. */
+			if (!rr && S_ISREG(st.st_mode))
+				rr = atomicfile_shred(path);
+			else if (!rr && !S_ISDIR(st.st_mode) && unlink(path) < 0)
+				rr = -errno;
+		}
+		if (rr < 0 && !r)
+			r = rr;
+	}
+	closedir(d);
+	if (rmdir(dir) < 0)
+		rr = -errno;
+	else
+		rr = atomicfile_sync_dir(dir);
+	return r ? r : rr;
+}
+
+/* Whether @name is what write_rename() names its temporary files. */
+static bool is_tmp_name(const char *name)
+{
+	size_t len = strlen(name), tail = strlen(TMP_INFIX) + TMP_HEX, i;
+	const char *p = name + len - tail;
+
+	if (len <= tail || strncmp(p, TMP_INFIX, strlen(TMP_INFIX)))
+		return false;
+	for (p += strlen(TMP_INFIX), i = 0; i < TMP_HEX; i++)
+		if (!isxdigit((unsigned char)p[i]))
+			return false;
+	return true;
+}
+
+int atomicfile_sweep_tmp(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	int n = 0, r = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!is_tmp_name(de->d_name) ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		/* regular files only: never follow a symlink planted there */
+		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		r = atomicfile_shred(path);
+		if (r < 0)
+			break;
+		n++;
+	}
+	closedir(d);
+	return r < 0 ? r : n;
 }

@@ -42,4 +42,21 @@ int atomicfile_set_aside(const char *path, const char *suffix, char *out,
 /* Overwrite @path with zeros, fsync, unlink, fsync the dir. 0 or -errno. */
 int atomicfile_shred(const char *path);
 
+/*
+ * Shred every regular file in the directory @dir, whatever its name (the
+ * temporary files of a write cut short too), unlink what is neither a
+ * file nor a directory (a symlink's target is not ours), then remove @dir
+ * and fsync its parent. A subdirectory was never ours: it is left, and
+ * the result is -ENOTEMPTY. 0 or -errno (the first error).
+ */
+int atomicfile_shred_dir(const char *dir);
+
+/*
+ * Shred the temporary files that writes cut short (a crash, a power cut)
+ * left in @dir: regular files named NAME.tmp-<12 hex digits>, as the
+ * writes of this file make them. Only while nothing writes there (at
+ * start). The number shredded, or -errno.
+ */
+int atomicfile_sweep_tmp(const char *dir);
+
 #endif

@@ -466,44 +466,6 @@ int persist_pcrs(const char *state_dir, uint32_t *mask)
 	return 0;
 }
 
-/* Shred every regular file in @dir, then remove it. */
-static int remove_dir(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int r = 0, rr;
-
-	d = opendir(dir);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		rr = join(path, sizeof(path), dir, de->d_name);
-		if (!rr)
-			rr = lstat(path, &st) < 0 ? -errno : 0;
-		/*
-		 * Shred regular files only: opening a FIFO would block, and a
-		 * symlink's target is not ours. Anything else is unlinked; a
-		 * directory was never ours either and is left (-EISDIR).
-		 */
-		if (!rr && S_ISREG(st.st_mode))
-			rr = atomicfile_shred(path);
-		else if (!rr && S_ISDIR(st.st_mode))
-			rr = -EISDIR;
-		else if (!rr && unlink(path) < 0)
-			rr = -errno;
-		if (rr < 0 && !r)
-			r = rr;
-	}
-	closedir(d);
-	if (!r && rmdir(dir) < 0)
-		r = -errno;
-	return r;
-}
-
 static int write_cache(const char *dir, struct persist *p,
 		       const struct secbuf *key)
 {
@@ -606,7 +568,7 @@ int persist_enable(const char *state_dir, const char *tcti, uint32_t pcr_mask,
 	r = atomicfile_sync_dir(final);
 out:
 	if (made)
-		remove_dir(tmp);
+		atomicfile_shred_dir(tmp);
 	persist_close(empty);
 	tpm_sealed_free(&s);
 	secbuf_free(&key);
@@ -644,7 +606,7 @@ int persist_disable(const char *state_dir, char *left, size_t leftlen)
 		return -errno;
 	r = atomicfile_sync_dir(final);
 	if (!r)
-		r = remove_dir(tmp);
+		r = atomicfile_shred_dir(tmp);
 	if (r < 0) {
 		/* Off already; persist_sweep() finishes the wipe later. */
 		snprintf(left, leftlen, "%s", tmp);
@@ -692,7 +654,7 @@ int persist_sweep(const char *state_dir, unsigned int *wiped, char *left,
 		if (!rr && !S_ISDIR(st.st_mode))
 			rr = unlink(path) < 0 ? -errno : 0;
 		else if (!rr)
-			rr = remove_dir(path);
+			rr = atomicfile_shred_dir(path);
 		if (!rr) {
 			(*wiped)++;
 		} else if (!r) {
@@ -707,6 +669,16 @@ int persist_sweep(const char *state_dir, unsigned int *wiped, char *left,
 			rr = atomicfile_sync_dir(path);
 		if (rr < 0 && !r)
 			r = rr;
+	}
+	/* A cache write cut short: its temporary file, the old keys and all. */
+	rr = join(path, sizeof(path), state_dir, PERSIST_DIR);
+	if (!rr)
+		rr = atomicfile_sweep_tmp(path);
+	if (rr > 0)
+		*wiped += (unsigned int)rr;
+	else if (rr < 0 && !r) {
+		r = rr;
+		snprintf(left, leftlen, "%s", path);
 	}
 	return r;
 }

@@ -79,9 +79,10 @@ int persist_disable(const char *state_dir, char *left, size_t leftlen);
 
 /*
  * Shred what an interrupted persist_enable() or persist_disable() left in
- * @state_dir (".persist.new-*", ".persist.disabling-*"), e.g. after a crash.
- * Count of directories wiped in *@wiped; on failure the first directory
- * that could not be removed is named in @left. 0 or -errno.
+ * @state_dir (".persist.new-*", ".persist.disabling-*"), e.g. after a crash,
+ * and the temporary files of cache writes cut short in persist/. Count of
+ * leftovers wiped in *@wiped; on failure the first one that could not be
+ * removed is named in @left. 0 or -errno.
  */
 int persist_sweep(const char *state_dir, unsigned int *wiped, char *left,
 		  size_t leftlen);

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/atomicfile.h"
 #include "lib/log.h"
 #include "lib/secmem.h"
 #include "vmcryptd/keys.h"
@@ -308,6 +309,14 @@ int main(int argc, char **argv)
 			strerror(-r));
 		goto out;
 	}
+	/* vms.json, providers.json: a write cut short leaves its temporary */
+	r = atomicfile_sweep_tmp(d->state_dir);
+	if (r > 0)
+		log_info("removed %d temporary file(s) of writes cut short in %s", r,
+			 d->state_dir);
+	else if (r < 0)
+		log_warn("cannot remove temporary files in %s: %s", d->state_dir,
+			 strerror(-r));
 	r = provider_registry_load(d);
 	if (r < 0)
 		goto out;

@@ -256,20 +256,22 @@ static struct persist_hook hook = {
 /* Finish wiping what an interrupted enable or disable left behind. */
 static void sweep(struct daemon *d)
 {
-	char left[PATH_MAX], detail[64];
+	char left[PATH_MAX], detail[96];
 	unsigned int wiped;
 	int r;
 
 	r = persist_sweep(d->state_dir, &wiped, left, sizeof(left));
 	if (wiped) {
-		snprintf(detail, sizeof(detail), "%u interrupted enable/disable", wiped);
-		log_info("persistence: wiped what %s left behind", detail);
+		snprintf(detail, sizeof(detail),
+			 "%u leftovers of an interrupted enable, disable or cache write",
+			 wiped);
+		log_info("persistence: wiped %s", detail);
 		daemon_event(d, (struct event){ .event = "persist.swept",
 			     .result = "ok", .detail = detail });
 	}
 	if (r < 0)
 		log_err("persistence: cannot wipe %s, left by an interrupted "
-			"enable or disable: %s; remove it by hand", left,
+			"enable, disable or cache write: %s; remove it by hand", left,
 			strerror(-r));
 }
 

@@ -17,6 +17,9 @@
  *
  * The KDK is unsealed on first use, not at start, so a missing TPM never
  * stops the daemon; the error is reported to the request that needed it.
+ * A provider's directory is only ever removed whole, by
+ * atomicfile_shred_dir(): every file shredded, whatever its name, so the
+ * temporary file of a write cut short (kdk.raw.tmp-*) goes too.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -198,28 +201,6 @@ static int get_kdk(struct provider *p, struct request *rq, struct secbuf *out)
 	return r;
 }
 
-static int remove_tree(const char *dir)
-{
-	static const char *const files[] = {
-		KDK_SEALED ".pub", KDK_SEALED ".priv", KDK_SEALED ".pcrs",
-		KDK_RAW, BACKUP_MARK,
-	};
-	char path[PATH_MAX];
-	size_t i;
-	int r;
-
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (snprintf(path, sizeof(path), "%s/%s", dir, files[i]) >= (int)sizeof(path))
-			return -ENAMETOOLONG;
-		r = atomicfile_shred(path);
-		if (r < 0 && r != -ENOENT)
-			log_warn("cannot wipe %s: %s", path, strerror(-r));
-	}
-	if (rmdir(dir) < 0)
-		return -errno;
-	return atomicfile_sync_dir(dir);
-}
-
 /*
  * Store @kdk for a new provider @name: sealed in the TPM, or (no TPM and
  * @allow_no_tpm) in a root-only file. Built in a temporary directory and
@@ -302,7 +283,7 @@ static int store_new(struct daemon *d, struct request *rq, const char *name,
 	r = atomicfile_sync_dir(final);
 out:
 	if (made)
-		remove_tree(tmp);
+		atomicfile_shred_dir(tmp);
 	tpm_sealed_free(&s);
 	tpm_close(t);
 	free(tcti);
@@ -344,7 +325,7 @@ static int native_create(struct daemon *d, struct request *rq, const char *name,
 		char dir[PATH_MAX];
 
 		snprintf(dir, sizeof(dir), "%s/%s/%s", d->state_dir, NATIVE_DIR, name);
-		remove_tree(dir);
+		atomicfile_shred_dir(dir);
 	}
 	return r;
 }
@@ -522,7 +503,7 @@ static int native_test(struct provider *p, struct daemon *d, struct request *rq,
 static int native_remove(struct provider *p, struct daemon *d)
 {
 	struct native *n = p->priv;
-	int r = remove_tree(n->dir);
+	int r = atomicfile_shred_dir(n->dir);
 
 	if (r < 0)
 		log_err("provider %s removed, but its directory %s could not be "
@@ -535,10 +516,12 @@ static int native_remove(struct provider *p, struct daemon *d)
  * building its directory and renaming it into place (store_new()). Such a
  * directory belongs to no provider, and without a TPM it holds the KDK
  * unsealed. A symlink planted under that name is removed, never followed.
+ * In the providers' own directories, the temporary files of a write cut
+ * short go too.
  */
 static void native_sweep(struct daemon *d)
 {
-	char base[PATH_MAX], path[PATH_MAX], left[PATH_MAX] = "", detail[96];
+	char base[PATH_MAX], path[PATH_MAX], left[PATH_MAX] = "", detail[128];
 	unsigned int wiped = 0;
 	struct dirent *de;
 	struct stat st;
@@ -552,18 +535,27 @@ static void native_sweep(struct daemon *d)
 	if (!dir)
 		return;
 	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, ".new-", 5))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", base, de->d_name) >=
 		    (int)sizeof(path))
 			continue;
+		if (strncmp(de->d_name, ".new-", 5)) {
+			/* a provider's own directory: a write cut short there */
+			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+				r = atomicfile_sweep_tmp(path);
+				if (r > 0)
+					wiped += (unsigned int)r;
+			}
+			continue;
+		}
 		r = lstat(path, &st) < 0 ? -errno : 0;
 		if (!r && !S_ISDIR(st.st_mode)) {
 			r = unlink(path) < 0 ? -errno : 0;
 			if (!r)
 				(void)atomicfile_sync_dir(path);
 		} else if (!r) {
-			r = remove_tree(path);	/* syncs native/ too */
+			r = atomicfile_shred_dir(path);	/* syncs native/ too */
 		}
 		if (!r) {
 			wiped++;
@@ -577,10 +569,11 @@ static void native_sweep(struct daemon *d)
 	closedir(dir);
 	if (!wiped && !left[0])
 		return;
-	snprintf(detail, sizeof(detail), "native: %u interrupted add or restore%s",
+	snprintf(detail, sizeof(detail),
+		 "native: %u leftovers of an interrupted add, restore or write%s",
 		 wiped, left[0] ? "; one could not be wiped" : "");
 	if (wiped)
-		log_info("native provider: wiped what %u interrupted add or restore left behind",
+		log_info("native provider: wiped %u leftovers of an interrupted add, restore or write",
 			 wiped);
 	daemon_event(d, (struct event){ .event = "provider.swept",
 		     .result = left[0] ? "error" : "ok", .detail = detail,
@@ -853,7 +846,7 @@ int op_provider_restore(struct daemon *d, struct request *rq,
 		r = registry_add(d, rq, p, &made_default);
 	if (r < 0 && stored) {
 		snprintf(dir, sizeof(dir), "%s/%s/%s", d->state_dir, NATIVE_DIR, name);
-		remove_tree(dir);
+		atomicfile_shred_dir(dir);
 	}
 	request_event(d, rq, (struct event){ .event = "provider.restored",
 		      .provider = name, .result = r < 0 ? "error" : "ok",

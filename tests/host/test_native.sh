@@ -188,6 +188,8 @@ h_expect_fail "format with a VM UUID recorded under another VM name refused" \
 N=$T/a/state/native
 mkdir -m 700 "$N/.new-cut001"
 head -c 32 /dev/urandom >"$N/.new-cut001/kdk.raw"
+# cut short in the middle of a write too: the temporary file, key and all
+head -c 32 /dev/urandom >"$N/.new-cut001/kdk.raw.tmp-0a1b2c3d4e5f"
 printf 'not to be touched\n' >"$T/victim"
 ln -s "$T/victim" "$N/.new-cut002"
 h_daemon_stop a

@@ -247,7 +247,7 @@ h_event_has d 'r["event"] == "persist.disabled"' && tap_ok "disable is an event"
 h_ctl d persistence enable >/dev/null 2>"$T/err" || tap_fail "re-enable" "$(cat "$T/err")"
 mkdir "$P/not-ours"
 h_expect_fail "disable reports what it could not wipe" \
-	"persistence is disabled, but wiping $T/d/state/.persist.disabling-[0-9-]+ failed: Is a directory; vmcryptd wipes it when it next starts" \
+	"persistence is disabled, but wiping $T/d/state/.persist.disabling-[0-9-]+ failed: Directory not empty; vmcryptd wipes it when it next starts" \
 	h_ctl d persistence disable
 left=$(ls -d "$T"/d/state/.persist.disabling-* 2>/dev/null)
 [ "$(status_json | jfield enabled)" = false ] && [ -n "$left" ] && [ "$(ls -A "$left")" = not-ours ] &&
@@ -260,7 +260,7 @@ h_daemon_stop d
 h_daemon_start d "tpm_tcti = $TPM_TCTI" || { tap_fail "restart vmcryptd"; tap_done; }
 set -- "$T"/d/state/.persist.*
 [ ! -e "$1" ] &&
-	h_event_has d "r['event'] == 'persist.swept' and r['detail'] == '2 interrupted enable/disable'" &&
+	h_event_has d "r['event'] == 'persist.swept' and r['detail'] == '2 leftovers of an interrupted enable, disable or cache write'" &&
 	tap_ok "the next start wipes what an interrupted enable and disable left" ||
 	tap_fail "sweep at start" "$(ls -A "$T/d/state")"
 

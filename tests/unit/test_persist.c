@@ -450,11 +450,23 @@ TEST_F(dir, sweep_finishes_interrupted_wipes)
 	put_file(_metadata, self->path, ".persist.disabling-4242", "cache");
 	put_file(_metadata, self->path, ".persist.disabling-4242", "key.priv");
 	put_file(_metadata, self->path, ".persist.new-Ab12Cd", "key.pub");
-	/* Never touched: the live cache and a copy set aside for the admin. */
+	/* A cache write cut short: its temporary file goes. */
+	put_file(_metadata, self->path, "persist", "cache.tmp-0a1b2c3d4e5f");
+	/* Never touched: the live cache and a copy set aside for the admin,
+	 * and names that only look like a temporary file.
+	 */
 	put_file(_metadata, self->path, "persist", "cache");
+	put_file(_metadata, self->path, "persist", "cache.tmp-0a1b2c3d4e5");
+	put_file(_metadata, self->path, "persist", ".tmp-0a1b2c3d4e5f");
 	put_file(_metadata, self->path, "persist.corrupt.1700000000", "cache");
 	ASSERT_EQ(0, persist_sweep(self->path, &wiped, left, sizeof(left)));
-	EXPECT_EQ(2u, wiped);
+	EXPECT_EQ(3u, wiped);
+	snprintf(f, sizeof(f), "%s/persist/cache.tmp-0a1b2c3d4e5f", self->path);
+	EXPECT_NE(0, stat(f, &st));
+	snprintf(f, sizeof(f), "%s/persist/cache.tmp-0a1b2c3d4e5", self->path);
+	EXPECT_EQ(0, stat(f, &st));
+	snprintf(f, sizeof(f), "%s/persist/.tmp-0a1b2c3d4e5f", self->path);
+	EXPECT_EQ(0, stat(f, &st));
 	EXPECT_STREQ("", left);
 	snprintf(f, sizeof(f), "%s/.persist.disabling-4242", self->path);
 	EXPECT_NE(0, stat(f, &st));
@@ -467,7 +479,7 @@ TEST_F(dir, sweep_finishes_interrupted_wipes)
 	/* Something it cannot remove: named, and the files still shredded. */
 	put_file(_metadata, self->path, ".persist.disabling-7", "cache");
 	put_file(_metadata, self->path, ".persist.disabling-7/unexpected", "x");
-	EXPECT_EQ(-EISDIR, persist_sweep(self->path, &wiped, left, sizeof(left)));
+	EXPECT_EQ(-ENOTEMPTY, persist_sweep(self->path, &wiped, left, sizeof(left)));
 	EXPECT_EQ(0u, wiped);
 	snprintf(f, sizeof(f), "%s/.persist.disabling-7", self->path);
 	EXPECT_STREQ(f, left);
