@@ -12,6 +12,7 @@
 
 #include "lib/ctlclient.h"
 #include "vmcryptctl/commands.h"
+#include "vmcryptctl/ctlutil.h"
 
 static void usage(FILE *f)
 {
@@ -72,6 +73,8 @@ int rekey_main(int argc, char **argv)
 		       S("path"), S("kek_id"), S("provider"), S("old_kek_id"), S("old_provider"));
 #undef S
 	}
+	if (*jget(res, "warning"))
+		fprintf(stderr, "vmcryptctl: warning: %s\n", jget(res, "warning"));
 	json_object_put(res);
 	return EXIT_OK;
 }

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "lib/keywrap.h"
+#include "lib/log.h"
 #include "vmcryptd/disk.h"
 #include "vmcryptd/keys.h"
 #include "vmcryptd/ops.h"
@@ -60,8 +61,13 @@ int op_disk_rekey(struct daemon *d, struct request *rq,
 			snprintf(vm_prov, sizeof(vm_prov), "%s", info->tok.provider);
 		provider = vm_prov;
 	}
+	/*
+	 * Not yet the VM's current KEK: only once the token names it, so that
+	 * a failed or interrupted rekey never leaves the map pointing at a key
+	 * no disk uses while this disk still needs the old one.
+	 */
 	r = keys_new_kek_for_vm(d, rq, provider, info->tok.vm_name, info->tok.vm_uuid,
-				&kek_id, &prov, &kek);
+				false, &kek_id, &prov, &kek);
 	if (r)
 		goto fail;
 	if (strlen(kek_id) >= sizeof(tok.kek_id) || strlen(prov) >= sizeof(tok.provider)) {
@@ -87,6 +93,15 @@ int op_disk_rekey(struct daemon *d, struct request *rq,
 	if (r) {
 		request_error(rq, "cannot update the vmcrypt token of %s: %s", path, strerror(-r));
 		goto fail;
+	}
+	/*
+	 * The disk is rekeyed; the map only names the KEK of the VM's next
+	 * formats. Failing to record it is logged and told, not undone.
+	 */
+	if (keys_bind_vm(d, rq, tok.provider, tok.vm_name, tok.vm_uuid, tok.kek_id) < 0) {
+		log_err("rekey of %s: %s", path, rq->error);
+		json_object_object_add(result, "warning", json_object_new_string(rq->error));
+		rq->error[0] = '\0';
 	}
 	json_object_object_add(result, "path", json_object_new_string(path));
 	json_object_object_add(result, "vm_name", json_object_new_string(tok.vm_name));

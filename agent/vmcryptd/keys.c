@@ -367,50 +367,25 @@ static void busy_leave(struct keystore *ks, const char *uuid)
 	pthread_mutex_unlock(&ks->lock);
 }
 
-/* Create a KEK for the VM under @provider and make it current. */
-static int create_and_bind(struct daemon *d, struct request *rq,
-			   const char *provider, const char *vm_name,
-			   const char *uuid, char **kek_id, char **prov_out,
-			   struct secbuf *out)
+/*
+ * Make @id of @provider the VM's current KEK in the map (written to
+ * vms.json). On failure the map is as it was and request_error() says why.
+ */
+static int bind_vm(struct daemon *d, struct request *rq, const char *provider,
+		   const char *vm_name, const char *uuid, const char *id)
 {
 	struct keystore *ks = d->keys;
-	struct vm_binding vm = { vm_name, uuid };
 	char created[VMMAP_TIME_SIZE], why[256] = "", *text = NULL;
 	struct vmmap_entry ne, *v;
-	struct provider *p;
-	char *id = NULL;
 	bool added;
 	int r;
 
-	r = provider_get(d, rq, provider, &p);
-	if (r < 0)
-		return r;
-	r = p->ops->create_kek(p, d, rq, &vm, &id, out);
-	if (r < 0) {
-		if (!rq->error[0])
-			request_error(rq, "cannot create a key on provider %s: %s",
-				      p->name, strerror(-r));
-		request_event(d, rq, (struct event){ .event = "key.create_failed",
-			      .provider = p->name, .vm_name = vm_name,
-			      .vm_uuid = uuid, .result = "error", .error = rq->error });
-		provider_put(p);
-		return r;
-	}
-	request_event(d, rq, (struct event){ .event = "key.created",
-		      .provider = p->name, .key_id = id, .vm_name = vm_name,
-		      .vm_uuid = uuid, .result = "ok" });
-	(void)cache_put(d, ks, p, id, out);
-	(void)persist_store(d, rq, p->name, id, out);
-
 	now_rfc3339(created, sizeof(created));
 	/* An id the map could not hold must not be handed out as bound. */
-	r = vmmap_entry_set(&ne, uuid, vm_name, p->name, id, created, why,
+	r = vmmap_entry_set(&ne, uuid, vm_name, provider, id, created, why,
 			    sizeof(why));
-	if (r < 0) {
-		request_error(rq, "a key was created on provider %s but cannot be recorded for VM %s: %s",
-			      p->name, uuid, why);
+	if (r < 0)
 		goto fail;
-	}
 	/*
 	 * Change the map in memory, write it without holding ks->lock (the
 	 * cache stays usable during the fsync), undo on failure. write_lock
@@ -446,25 +421,64 @@ static int create_and_bind(struct daemon *d, struct request *rq,
 		}
 	}
 	pthread_mutex_unlock(&ks->write_lock);
+	if (r == 0)
+		return 0;
+fail:
+	request_error(rq, "key %s was created on provider %s but could not be recorded for VM %s: %s",
+		      id, provider, uuid, why[0] ? why : strerror(-r));
+	return r;
+}
+
+/*
+ * Create a KEK for the VM under @provider: cached and persisted, and the
+ * VM's current one only with @bind. *@kek_id and *@prov_out are malloc'ed.
+ */
+static int create_kek(struct daemon *d, struct request *rq,
+		      const char *provider, const char *vm_name,
+		      const char *uuid, bool bind, char **kek_id,
+		      char **prov_out, struct secbuf *out)
+{
+	struct keystore *ks = d->keys;
+	struct vm_binding vm = { vm_name, uuid };
+	struct provider *p;
+	char *id = NULL;
+	int r;
+
+	r = provider_get(d, rq, provider, &p);
 	if (r < 0)
-		goto fail;
-	if (prov_out) {
+		return r;
+	r = p->ops->create_kek(p, d, rq, &vm, &id, out);
+	if (r < 0) {
+		if (!rq->error[0])
+			request_error(rq, "cannot create a key on provider %s: %s",
+				      p->name, strerror(-r));
+		request_event(d, rq, (struct event){ .event = "key.create_failed",
+			      .provider = p->name, .vm_name = vm_name,
+			      .vm_uuid = uuid, .result = "error", .error = rq->error });
+		provider_put(p);
+		return r;
+	}
+	request_event(d, rq, (struct event){ .event = "key.created",
+		      .provider = p->name, .key_id = id, .vm_name = vm_name,
+		      .vm_uuid = uuid, .result = "ok" });
+	(void)cache_put(d, ks, p, id, out);
+	(void)persist_store(d, rq, p->name, id, out);
+
+	r = bind ? bind_vm(d, rq, p->name, vm_name, uuid, id) : 0;
+	if (r == 0 && prov_out) {
 		*prov_out = strdup(p->name);
-		if (!*prov_out) {
+		if (!*prov_out)
 			r = -ENOMEM;
-			goto fail;
-		}
+	}
+	if (r < 0) {
+		free(id);
+		secbuf_free(out);
+		provider_put(p);
+		return r;
 	}
 	*kek_id = id;
 	provider_put(p);
 	return 0;
-fail:
-	request_error(rq, "key %s was created on provider %s but could not be recorded for VM %s: %s",
-		      id, p->name, uuid, why[0] ? why : strerror(-r));
-	free(id);
-	secbuf_free(out);
-	provider_put(p);
-	return r;
 }
 
 static void lower_uuid(char dst[37], const char *src)
@@ -551,8 +565,8 @@ int keys_kek_for_vm(struct daemon *d, struct request *rq, const char *provider,
 	}
 	if (cur_p)
 		provider_put(cur_p);
-	r = create_and_bind(d, rq, provider, vm_name, uuid, kek_id,
-			    provider_out, out);
+	r = create_kek(d, rq, provider, vm_name, uuid, true, kek_id,
+		       provider_out, out);
 out:
 	busy_leave(ks, uuid);
 	free(prov);
@@ -562,7 +576,7 @@ out:
 
 int keys_new_kek_for_vm(struct daemon *d, struct request *rq,
 			const char *provider, const char *vm_name,
-			const char *vm_uuid, char **kek_id,
+			const char *vm_uuid, bool bind, char **kek_id,
 			char **provider_out, struct secbuf *out)
 {
 	char uuid[37];
@@ -576,8 +590,24 @@ int keys_new_kek_for_vm(struct daemon *d, struct request *rq,
 		return r;
 	lower_uuid(uuid, vm_uuid);
 	busy_enter(d->keys, uuid);
-	r = create_and_bind(d, rq, provider, vm_name, uuid, kek_id,
-			    provider_out, out);
+	r = create_kek(d, rq, provider, vm_name, uuid, bind, kek_id,
+		       provider_out, out);
+	busy_leave(d->keys, uuid);
+	return r;
+}
+
+int keys_bind_vm(struct daemon *d, struct request *rq, const char *provider,
+		 const char *vm_name, const char *vm_uuid, const char *kek_id)
+{
+	char uuid[37];
+	int r;
+
+	r = check_vm_args(rq, vm_name, vm_uuid);
+	if (r < 0)
+		return r;
+	lower_uuid(uuid, vm_uuid);
+	busy_enter(d->keys, uuid);
+	r = bind_vm(d, rq, provider, vm_name, uuid, kek_id);
 	busy_leave(d->keys, uuid);
 	return r;
 }

@@ -47,11 +47,18 @@ int keys_kek_for_vm(struct daemon *d, struct request *rq, const char *provider,
 		    const char *vm_name, const char *vm_uuid, char **kek_id,
 		    char **provider_out, struct secbuf *out);
 
-/* Always a new KEK for the VM, made current. Same out-parameters. */
+/*
+ * Always a new KEK for the VM, made current with @bind, else left for
+ * keys_bind_vm() once what uses it is written. Same out-parameters.
+ */
 int keys_new_kek_for_vm(struct daemon *d, struct request *rq,
 			const char *provider, const char *vm_name,
-			const char *vm_uuid, char **kek_id,
+			const char *vm_uuid, bool bind, char **kek_id,
 			char **provider_out, struct secbuf *out);
+
+/* Make @kek_id of @provider the VM's current KEK. 0 or -errno. */
+int keys_bind_vm(struct daemon *d, struct request *rq, const char *provider,
+		 const char *vm_name, const char *vm_uuid, const char *kek_id);
 
 /*
  * Add every KEK held in memory to the persisted cache (persistence was

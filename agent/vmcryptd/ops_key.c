@@ -53,7 +53,7 @@ int op_key_create(struct daemon *d, struct request *rq,
 	r = args_string(rq, args, "vm_uuid", true, &vm_uuid);
 	if (r < 0)
 		return r;
-	r = keys_new_kek_for_vm(d, rq, prov, vm_name, vm_uuid, &id, &used, &kek);
+	r = keys_new_kek_for_vm(d, rq, prov, vm_name, vm_uuid, true, &id, &used, &kek);
 	secbuf_free(&kek);
 	if (r < 0)
 		return r;

@@ -229,6 +229,33 @@ if command -v pykmip-server >/dev/null && h_kms_start "$T/kms1"; then
 		$PY -c 'import json,sys; print(json.load(sys.stdin)["provider"])')
 	[ "$prov" = nkp ] && tap_ok "rekey without --provider stays on the VM's provider (nkp), not the default" ||
 		tap_fail "rekey without --provider" "provider '$prov' $(cat "$T/err")"
+	# A rekey whose token cannot be written leaves the VM's current KEK
+	# as it was: the map names a new KEK only once the disk uses it.
+	U8=8a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+	vm_kek() {	# vm_kek UUID: the VM's current KEK id in the map
+		h_ctl a key list --json | $PY -c 'import json,sys; print([v["kek_id"] for v in json.load(sys.stdin)["vms"] if v["vm_uuid"] == sys.argv[1]][0])' "$1"
+	}
+	K8=$(h_ctl a format "$T/v8.img" --size 20M --provider kms1 --vm-name v8 --vm-uuid "$U8" --json 2>"$T/err" |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["kek_id"])')
+	if [ -n "$K8" ] && chattr +i "$T/v8.img" 2>/dev/null; then
+		h_ctl a rekey --shallow "$T/v8.img" >"$T/out" 2>&1
+		rc=$?
+		chattr -i "$T/v8.img"
+		if [ $rc = 1 ] && grep -q "cannot update the vmcrypt token of $T/v8.img" "$T/out" &&
+		   [ "$(vm_kek "$U8")" = "$K8" ]; then
+			tap_ok "rekey that cannot write the token: refused, the VM's current KEK still $K8"
+		else
+			tap_fail "failed rekey leaves the VM's KEK" "rc $rc: $(cat "$T/out"); map: $(vm_kek "$U8")"
+		fi
+		K8b=$(h_ctl a rekey --shallow "$T/v8.img" --json 2>"$T/err" |
+			$PY -c 'import json,sys; print(json.load(sys.stdin)["kek_id"])')
+		[ -n "$K8b" ] && [ "$K8b" != "$K8" ] && [ "$(vm_kek "$U8")" = "$K8b" ] &&
+			tap_ok "...and once the token is written, the new KEK $K8b is the VM's" ||
+			tap_fail "rekey binds after the token" "$K8b $(cat "$T/err"); map: $(vm_kek "$U8")"
+	else
+		tap_skip "rekey that cannot write the token" "format on kms1 failed or chattr +i unsupported under $T: $(cat "$T/err")"
+		tap_skip "...and once the token is written" "as above"
+	fi
 else
 	tap_skip "coexistence with a KMIP provider" "pykmip-server unavailable"
 fi
