@@ -286,6 +286,7 @@ int dmt_get_info(const char *name, struct dmt_info *info)
 	}
 	info->exists = true;
 	info->suspended = di.suspended;
+	info->live_table = di.live_table;
 	info->open_count = di.open_count;
 	info->major = di.major;
 	info->minor = di.minor;

@@ -34,6 +34,7 @@ struct dmt_table {
 struct dmt_info {
 	bool exists;
 	bool suspended;
+	bool live_table;	/* false: created, never given its table */
 	int open_count;
 	uint32_t major, minor;
 	char uuid[130];

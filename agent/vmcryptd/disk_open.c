@@ -5,7 +5,9 @@
  * open: header -> token -> KEK (memory, provider, persisted cache) ->
  * unwrap -> digest check -> logon key in this thread's keyring -> dm
  * table load (the target copies the key) -> key invalidated. Image files
- * go through an autoclear loop device, which vanishes on close.
+ * go through an autoclear loop device, which vanishes on close. At start,
+ * disk_init() removes what an open cut short left: a vmcrypt device with
+ * no live table.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -245,4 +247,51 @@ out:
 	free(od);
 	free(info);
 	return r;
+}
+
+static int halfmade_cb(const char *name, const struct dmt_info *info, void *ctx)
+{
+	struct json_object *names = ctx;
+
+	if (!info->live_table)
+		json_object_array_add(names, json_object_new_string(name));
+	return 0;
+}
+
+/*
+ * At start: remove the vmcrypt devices that an open cut short (vmcryptd
+ * killed) left between creating the device and resuming its table. Such
+ * a device has no live table; an inactive one may hold the key and the
+ * backing device, and its name blocks the next open. Only devices with
+ * our UUID prefix are looked at.
+ */
+int disk_init(struct daemon *d)
+{
+	struct json_object *names = json_object_new_array();
+	size_t i, n;
+	int r;
+
+	if (!names)
+		return -ENOMEM;
+	pthread_mutex_lock(&disk_mutex);
+	r = dmt_list(halfmade_cb, names);
+	n = r ? 0 : json_object_array_length(names);
+	for (i = 0; i < n; i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+
+		r = dmt_remove(name);
+		if (r)
+			log_err("cannot remove /dev/mapper/%s, left without a table by an "
+				"open cut short: %s", name, strerror(-r));
+		else
+			log_info("removed /dev/mapper/%s, left without a table by an open "
+				 "cut short", name);
+		daemon_event(d, (struct event){ .event = "disk.swept",
+			     .disk = name, .result = r ? "error" : "ok",
+			     .error = r ? strerror(-r) : NULL,
+			     .detail = "device left without a table by an open cut short" });
+	}
+	pthread_mutex_unlock(&disk_mutex);
+	json_object_put(names);
+	return 0;	/* no device-mapper here (-ENODEV) is not an error */
 }

@@ -47,6 +47,7 @@ const size_t daemon_n_ops = sizeof(daemon_ops) / sizeof(daemon_ops[0]);
 
 /* Run in this order at start, in reverse at shutdown. */
 const struct daemon_module daemon_modules[] = {
+	{ "disks", disk_init, NULL },	/* disk_open.c */
 	{ "kevents", kevents_init, kevents_fini },	/* kevents.c */
 	{ "persistence", persistence_init, persistence_fini },	/* persistence.c */
 	{ NULL, NULL, NULL },	/* placeholder so the table is never empty */

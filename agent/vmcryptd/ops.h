@@ -42,6 +42,9 @@ OP_PROTO(op_disk_rekey);
 int kevents_init(struct daemon *d);
 void kevents_fini(struct daemon *d);
 
+/* disk_open.c: remove the devices an open cut short left without a table */
+int disk_init(struct daemon *d);
+
 /* provider_kmip.c */
 extern const struct provider_ops kmip_provider_ops;
 
