@@ -221,7 +221,14 @@ static int store_new(struct daemon *d, struct request *rq, const char *name,
 	    snprintf(final, sizeof(final), "%s/%s", base, name) >= (int)sizeof(final) ||
 	    snprintf(tmp, sizeof(tmp), "%s/.new-XXXXXX", base) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	if (mkdir(base, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(base, 0700) == 0) {
+		/* the new directory's entry in STATE_DIR, durable before its contents */
+		r = atomicfile_sync_dir(base);
+		if (r < 0) {
+			request_error(rq, "cannot sync %s: %s", d->state_dir, strerror(-r));
+			return r;
+		}
+	} else if (errno != EEXIST) {
 		r = -errno;
 		request_error(rq, "cannot create %s: %s", base, strerror(-r));
 		return r;
