@@ -163,9 +163,6 @@ int provider_registry_load(struct daemon *d)
 	pthread_mutex_init(&reg->lock, NULL);
 	pthread_mutex_init(&reg->write_lock, NULL);
 	d->providers = reg;
-	for (i = 0; i < provider_n_types; i++)
-		if (provider_types[i]->sweep)
-			provider_types[i]->sweep(d);
 
 	path = daemon_state_path(d, "providers.json");
 	if (!path)
@@ -246,6 +243,10 @@ int provider_registry_load(struct daemon *d)
 	}
 	log_info("%zu provider(s) loaded, default '%s'", reg->n, reg->default_name);
 out:
+	/* Knowing the providers, each type sweeps what is nobody's. */
+	for (i = 0; r == 0 && i < provider_n_types; i++)
+		if (provider_types[i]->sweep)
+			provider_types[i]->sweep(d);
 	json_object_put(root);
 	free(path);
 	return r;

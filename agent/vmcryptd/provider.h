@@ -85,8 +85,9 @@ struct provider_ops {
 	/* provider.remove: delete files the type owns. May be NULL. */
 	int (*remove)(struct provider *p, struct daemon *d);
 	/*
-	 * At start, before the registry loads: wipe what a create cut short
-	 * (vmcryptd killed) left in the type's state. May be NULL.
+	 * At start, once the registry is loaded: wipe or set aside what an
+	 * add or remove cut short (vmcryptd killed) left in the type's
+	 * state. May be NULL.
 	 */
 	void (*sweep)(struct daemon *d);
 	/* Release the instance (called at the last provider_put()). */

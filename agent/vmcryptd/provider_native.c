@@ -23,6 +23,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -518,13 +519,59 @@ static int native_remove(struct provider *p, struct daemon *d)
 	return r;
 }
 
+/* Whether @name is a native provider in the registry. */
+static bool native_registered(struct daemon *d, const char *name)
+{
+	struct provider *p;
+	bool yes;
+
+	if (provider_get(d, NULL, name, &p) < 0)
+		return false;
+	yes = p->ops == &native_provider_ops;
+	provider_put(p);
+	return yes;
+}
+
 /*
- * Wipe STATE_DIR/native/.new-*: a provider add or restore killed between
- * building its directory and renaming it into place (store_new()). Such a
- * directory belongs to no provider, and without a TPM it holds the KDK
- * unsealed. A symlink planted under that name is removed, never followed.
- * In the providers' own directories, the temporary files of a write cut
- * short go too.
+ * STATE_DIR/native/NAME belongs to no native provider: an add or restore
+ * killed after the rename into place but before providers.json named it,
+ * or a remove killed between the two. Its key may be the only copy on
+ * this host (a remove cut short of the wrong provider, a providers.json
+ * lost), so it is set aside as .orphan-NAME-<time>, never wiped, and the
+ * name is free again.
+ */
+static void native_set_aside(struct daemon *d, const char *base, const char *name)
+{
+	char path[PATH_MAX], aside[PATH_MAX], detail[PATH_MAX + 128];
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/%s", base, name) >= (int)sizeof(path) ||
+	    snprintf(aside, sizeof(aside), "%s/.orphan-%s-%lld", base, name,
+		     (long long)time(NULL)) >= (int)sizeof(aside))
+		return;
+	r = renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) < 0 ?
+		-errno : atomicfile_sync_dir(aside);
+	snprintf(detail, sizeof(detail), "native/%s belongs to no provider (an add, "
+		 "restore or remove cut short)%s%s", name, r ? "" : ": set aside as ",
+		 r ? "" : aside + strlen(base) + 1);
+	if (r)
+		log_err("%s; cannot set it aside: %s", detail, strerror(-r));
+	else
+		log_warn("%s; restore the provider from its backup, or remove it", detail);
+	daemon_event(d, (struct event){ .event = "provider.orphaned",
+		     .provider = name, .result = r ? "error" : "ok",
+		     .error = r ? strerror(-r) : NULL, .detail = detail });
+}
+
+/*
+ * Once the registry is loaded. Wipe STATE_DIR/native/.new-*: a provider
+ * add or restore killed between building its directory and renaming it
+ * into place (store_new()); such a directory belongs to no provider, and
+ * without a TPM it holds the KDK unsealed. A symlink planted under that
+ * name is removed, never followed. In the providers' own directories, the
+ * temporary files of a write cut short go too; a directory of no provider
+ * is set aside (native_set_aside()). Other names starting with '.' (the
+ * orphans set aside) are the admin's.
  */
 static void native_sweep(struct daemon *d)
 {
@@ -542,20 +589,24 @@ static void native_sweep(struct daemon *d)
 	if (!dir)
 		return;
 	while ((de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", base, de->d_name) >=
 		    (int)sizeof(path))
 			continue;
-		if (strncmp(de->d_name, ".new-", 5)) {
-			/* a provider's own directory: a write cut short there */
-			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-				r = atomicfile_sweep_tmp(path);
-				if (r > 0)
-					wiped += (unsigned int)r;
+		if (de->d_name[0] != '.') {
+			if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+				continue;
+			if (!native_registered(d, de->d_name)) {
+				native_set_aside(d, base, de->d_name);
+				continue;
 			}
+			/* a provider's own directory: a write cut short there */
+			r = atomicfile_sweep_tmp(path);
+			if (r > 0)
+				wiped += (unsigned int)r;
 			continue;
 		}
+		if (strncmp(de->d_name, ".new-", 5))
+			continue;
 		r = lstat(path, &st) < 0 ? -errno : 0;
 		if (!r && !S_ISDIR(st.st_mode)) {
 			r = unlink(path) < 0 ? -errno : 0;

@@ -192,6 +192,11 @@ head -c 32 /dev/urandom >"$N/.new-cut001/kdk.raw"
 head -c 32 /dev/urandom >"$N/.new-cut001/kdk.raw.tmp-0a1b2c3d4e5f"
 printf 'not to be touched\n' >"$T/victim"
 ln -s "$T/victim" "$N/.new-cut002"
+# a directory of no provider (an add cut short after the rename, or a
+# remove before the wipe): set aside, never wiped, the name free again
+mkdir -m 700 "$N/ghost"
+head -c 32 /dev/urandom >"$N/ghost/kdk.raw"
+ghost_sum=$(sha256sum <"$N/ghost/kdk.raw")
 h_daemon_stop a
 h_daemon_start a "tpm_tcti = $TCTI_A" || { tap_fail "restart vmcryptd a"; tap_done; }
 if [ ! -e "$N/.new-cut001" ] && [ ! -L "$N/.new-cut002" ] &&
@@ -203,6 +208,14 @@ else
 fi
 [ "$(fp_of a "$K1")" = "$FA1" ] && tap_ok "...and the provider's own KDK is untouched" ||
 	tap_fail "KDK after the sweep"
+set -- "$N"/.orphan-ghost-*
+if [ ! -e "$N/ghost" ] && [ -f "$1/kdk.raw" ] && [ "$(sha256sum <"$1/kdk.raw")" = "$ghost_sum" ] &&
+   h_event_has a 'r["event"] == "provider.orphaned" and r["provider"] == "ghost" and "set aside as .orphan-ghost-" in r["detail"]' &&
+   h_ctl a provider add ghost --native >/dev/null 2>"$T/err" && h_ctl a provider remove ghost >/dev/null 2>>"$T/err"; then
+	tap_ok "a native directory of no provider is set aside at start, key kept (provider.orphaned); the name is free again"
+else
+	tap_fail "orphan native directory set aside" "$(ls -A "$N"; cat "$T/err"; tail -n 3 "$(h_events a)")"
+fi
 
 # --- coexistence with a KMIP provider, default rule
 if command -v pykmip-server >/dev/null && h_kms_start "$T/kms1"; then
