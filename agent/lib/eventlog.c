@@ -46,6 +46,7 @@ int eventlog_open(const char *path, struct eventlog **out)
 	 * first record written now, glued to it.
 	 */
 	if (st.st_size > 0) {
+		errno = EIO;	/* for a short read or write, which sets none */
 		if (pread(fd, &last, 1, st.st_size - 1) != 1)
 			goto fail;
 		if (last != '\n' && (write(fd, "\n", 1) != 1 || fsync(fd) < 0))
@@ -61,7 +62,7 @@ int eventlog_open(const char *path, struct eventlog **out)
 	*out = el;
 	return 0;
 fail:
-	e = errno ? -errno : -EIO;
+	e = -errno;
 	close(fd);
 	return e;
 }

@@ -253,7 +253,7 @@ static struct persist_hook hook = {
 	.forget_provider = hook_forget,
 };
 
-/* Finish wiping what an interrupted enable or disable left behind. */
+/* Finish wiping what an interrupted enable, disable or cache write left. */
 static void sweep(struct daemon *d)
 {
 	char left[PATH_MAX], detail[96];
