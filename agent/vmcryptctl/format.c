@@ -121,7 +121,8 @@ static void usage(FILE *f)
 		   "                       also add a passphrase keyslot (the file's exact bytes)\n"
 		   "                       so that plain 'cryptsetup open' can recover the disk\n"
 		   "  --size SIZE          create FILE of this size if it does not exist (e.g. 1G);\n"
-		   "                       refused for a block device, or a FILE of another size\n"
+		   "                       an empty FILE is sized; refused for a block device,\n"
+		   "                       or a FILE of another size\n"
 		   "  --force              overwrite a device that holds data\n"
 		   "  --json               print the result as JSON\n");
 }

@@ -100,12 +100,14 @@ static int create_image(struct request *rq, const char *path, long long size)
 /*
  * --size given for @path, which exists: it creates image files, so it must
  * be the size @path already has (a format retried after one that created
- * the file and was cut short), never silently ignored.
+ * the file and was cut short), never silently ignored. An empty file holds
+ * nothing and is sized (touch, or a create cut short before its size).
  */
 static int check_size_matches(struct request *rq, const char *path,
 			      long long size)
 {
 	struct stat st;
+	int fd, r = 0;
 
 	if (stat(path, &st) < 0)
 		return 0;	/* disk_check_path() names the problem */
@@ -113,6 +115,16 @@ static int check_size_matches(struct request *rq, const char *path,
 		request_error(rq, "--size creates image files, and %s is not one; leave --size out",
 			      path);
 		return -EINVAL;
+	}
+	if (st.st_size == 0) {
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || ftruncate(fd, (off_t)size) < 0 || fsync(fd) < 0) {
+			r = -errno;
+			request_error(rq, "cannot size image file %s: %s", path, strerror(-r));
+		}
+		if (fd >= 0)
+			close(fd);
+		return r;
 	}
 	if (st.st_size != size) {
 		request_error(rq, "%s exists with %lld bytes, not the %lld of --size, which creates image files; leave --size out to format it as it is",
@@ -225,18 +237,18 @@ int op_disk_format(struct daemon *d, struct request *rq,
 	r = check_outside_state(d, rq, path);
 	if (r)
 		goto fail;
+	if (size && size % 4096) {
+		request_error(rq, "image size %lld is not a multiple of 4096 bytes", size);
+		r = -EINVAL;
+		goto fail;
+	}
+	if (size && (unsigned long long)size < LUKS_MIN_DEVICE_SIZE) {
+		request_error(rq, "device too small: a vmcrypt disk needs at least %llu MiB, asked for %lld bytes",
+			      LUKS_MIN_DEVICE_SIZE >> 20, size);
+		r = -ENOSPC;
+		goto fail;
+	}
 	if (path[0] == '/' && size && access(path, F_OK) < 0 && errno == ENOENT) {
-		if (size % 4096) {
-			request_error(rq, "image size %lld is not a multiple of 4096 bytes", size);
-			r = -EINVAL;
-			goto fail;
-		}
-		if ((unsigned long long)size < LUKS_MIN_DEVICE_SIZE) {
-			request_error(rq, "device too small: a vmcrypt disk needs at least %llu MiB, asked for %lld bytes",
-				      LUKS_MIN_DEVICE_SIZE >> 20, size);
-			r = -ENOSPC;
-			goto fail;
-		}
 		r = create_image(rq, path, size);
 		if (r)
 			goto fail;

@@ -161,6 +161,12 @@ if grep -q "no reply from vmcryptd" "$T/cut.out" && cryptsetup isLuks "$T/cut.im
 		h_ctl a format "$T/cut.img" --size 40M --vm-name v1 --vm-uuid "$U1" --force
 	[ "$(stat -c %s "$T/cut.img")" = 20971520 ] && tap_ok "...and the file is as it was" ||
 		tap_fail "refused --size left the file as it was" "$(stat -c %s "$T/cut.img")"
+	# an empty file holds nothing: sized (touch, or a create cut short)
+	: >"$T/empty.img"
+	h_ctl a format "$T/empty.img" --size 20M --vm-name v1 --vm-uuid "$U1" >"$T/out" 2>&1 &&
+		[ "$(stat -c %s "$T/empty.img")" = 20971520 ] && cryptsetup isLuks "$T/empty.img" &&
+		tap_ok "--size sizes an existing empty file and formats it" ||
+		tap_fail "--size on an empty file" "$(cat "$T/out"; stat -c %s "$T/empty.img")"
 	# the same command again, --size included: the size it has
 	h_ctl a format "$T/cut.img" --size 20M --vm-name v1 --vm-uuid "$U1" --force \
 		--recovery-passphrase-file "$T/rpass" --json >"$T/out" 2>&1 &&
