@@ -314,6 +314,19 @@ int atomicfile_shred_dir(const char *dir)
 	return r ? r : rr;
 }
 
+int atomicfile_wipe(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return atomicfile_shred_dir(path);
+	if (unlink(path) < 0)
+		return -errno;
+	return atomicfile_sync_dir(path);
+}
+
 /* Whether @name is what write_rename() names its temporary files. */
 static bool is_tmp_name(const char *name)
 {

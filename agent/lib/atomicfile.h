@@ -52,6 +52,13 @@ int atomicfile_shred(const char *path);
 int atomicfile_shred_dir(const char *dir);
 
 /*
+ * Remove the leftover @path, whatever it is: a directory with
+ * atomicfile_shred_dir(), anything else unlinked (a symlink planted under
+ * a leftover's name is never followed). 0 or -errno.
+ */
+int atomicfile_wipe(const char *path);
+
+/*
  * Shred the temporary files that writes cut short (a crash, a power cut)
  * left in @dir: regular files named NAME.tmp-<12 hex digits>, as the
  * writes of this file make them. Only while nothing writes there (at

@@ -633,7 +633,6 @@ int persist_sweep(const char *state_dir, unsigned int *wiped, char *left,
 		  size_t leftlen)
 {
 	char path[PATH_MAX];
-	struct stat st;
 	struct dirent *de;
 	int r = 0, rr;
 	DIR *d;
@@ -649,12 +648,7 @@ int persist_sweep(const char *state_dir, unsigned int *wiped, char *left,
 			continue;
 		rr = join(path, sizeof(path), state_dir, de->d_name);
 		if (!rr)
-			rr = lstat(path, &st) < 0 ? -errno : 0;
-		/* Never follow a symlink planted under a leftover's name. */
-		if (!rr && !S_ISDIR(st.st_mode))
-			rr = unlink(path) < 0 ? -errno : 0;
-		else if (!rr)
-			rr = atomicfile_shred_dir(path);
+			rr = atomicfile_wipe(path);
 		if (!rr) {
 			(*wiped)++;
 		} else if (!r) {

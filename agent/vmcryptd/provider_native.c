@@ -607,14 +607,7 @@ static void native_sweep(struct daemon *d)
 		}
 		if (strncmp(de->d_name, ".new-", 5))
 			continue;
-		r = lstat(path, &st) < 0 ? -errno : 0;
-		if (!r && !S_ISDIR(st.st_mode)) {
-			r = unlink(path) < 0 ? -errno : 0;
-			if (!r)
-				(void)atomicfile_sync_dir(path);
-		} else if (!r) {
-			r = atomicfile_shred_dir(path);	/* syncs native/ too */
-		}
+		r = atomicfile_wipe(path);
 		if (!r) {
 			wiped++;
 		} else {
