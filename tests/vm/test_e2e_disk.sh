@@ -9,10 +9,14 @@
 #     (I/O held while locked, no verification error);
 #   - a shallow rekey while open;
 #   - the error cases: existing data, too small, busy, wrong DEK for the
-#     digest, key missing on the KMS; each with its message and event;
+#     digest, key missing on the KMS, --size on a block device; each with
+#     its message and event;
 #   - roles: a viewer lists but cannot open;
+#   - unlock leaves alone what it did not lock (an open disk, a foreign
+#     suspend with --all);
 #   - a dm device reached through an LVM-style link to dm-N: named
 #     /dev/mapper/NAME in results, list and events;
+#   - devices an open cut short left without a table: removed at start;
 #   - 8 disks opened and closed 8 at a time (parallel requests).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
