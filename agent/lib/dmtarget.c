@@ -216,6 +216,11 @@ int dmt_resume(const char *name)
 	return simple_task(DM_DEVICE_RESUME, name, true);
 }
 
+int dmt_clear(const char *name)
+{
+	return simple_task(DM_DEVICE_CLEAR, name, false);
+}
+
 int dmt_message(const char *name, const char *msg)
 {
 	struct dm_task *dmt = task_new(DM_DEVICE_TARGET_MSG);
@@ -287,6 +292,7 @@ int dmt_get_info(const char *name, struct dmt_info *info)
 	info->exists = true;
 	info->suspended = di.suspended;
 	info->live_table = di.live_table;
+	info->inactive_table = di.inactive_table;
 	info->open_count = di.open_count;
 	info->major = di.major;
 	info->minor = di.minor;

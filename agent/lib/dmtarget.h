@@ -35,6 +35,7 @@ struct dmt_info {
 	bool exists;
 	bool suspended;
 	bool live_table;	/* false: created, never given its table */
+	bool inactive_table;	/* a table loaded but not resumed */
 	int open_count;
 	uint32_t major, minor;
 	char uuid[130];
@@ -76,6 +77,8 @@ int dmt_remove(const char *name);
 /* Suspend (flushing in-flight I/O; new I/O is held) and resume. */
 int dmt_suspend(const char *name);
 int dmt_resume(const char *name);
+/* Drop @name's inactive table (DM_DEVICE_CLEAR); the live one stays. */
+int dmt_clear(const char *name);
 
 /* Send a target message ("key wipe", "key set ..."). 0 or -errno. */
 int dmt_message(const char *name, const char *msg);

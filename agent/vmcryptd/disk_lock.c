@@ -116,6 +116,19 @@ static int lock_one(struct request *rq, const struct open_disk *od)
 			      od->name, strerror(-r));
 		return r;
 	}
+	/*
+	 * A key message reaches the live table only. A table loaded but not
+	 * resumed (dmsetup load: vmcrypt never leaves one) holds a key of its
+	 * own, which a resume would swap in: drop it.
+	 */
+	if (od->dm.inactive_table) {
+		r = dmt_clear(od->name);
+		if (r) {
+			request_error(rq, "key of %s wiped, but its inactive table could not be dropped: %s (dmsetup clear %s)",
+				      od->name, strerror(-r), od->name);
+			return r;
+		}
+	}
 	return 0;
 }
 

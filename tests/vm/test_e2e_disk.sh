@@ -13,7 +13,7 @@
 #     its message and event;
 #   - roles: a viewer lists but cannot open;
 #   - unlock leaves alone what it did not lock (an open disk, a foreign
-#     suspend with --all);
+#     suspend with --all); lock drops an inactive table and its key;
 #   - a dm device reached through an LVM-style link to dm-N: named
 #     /dev/mapper/NAME in results, list and events;
 #   - devices an open cut short left without a table: removed at start;
@@ -57,7 +57,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 36
+tap_plan 37
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null
@@ -264,6 +264,25 @@ else
 		"u1 $u1rc: $u1 | u2 $u2rc: $u2 | attr $st2 | u3 $u3rc: $u3 | attr $st3"
 fi
 dmsetup resume $NAME 2>/dev/null
+
+# --- lock drops an inactive table (dmsetup load; vmcrypt never leaves
+# one): a key message reaches only the live table, and a plain resume
+# would swap the inactive one in with its own key ---
+head -c 64 /dev/urandom | keyctl padd logon vmcrypt:e2e-inactive @s >/dev/null
+dmsetup load $NAME --table "$(dmsetup table $NAME | sed 's/:64:logon:[^ ]*/:64:logon:vmcrypt:e2e-inactive/')"
+ia0=$(dmsetup info -c --noheadings -o attr $NAME 2>&1)
+l1=$(ctl lock $NAME 2>&1); l1rc=$?
+ia1=$(dmsetup info -c --noheadings -o attr $NAME 2>&1)
+u4=$(ctl unlock $NAME 2>&1)
+ia2=$(dmsetup info -c --noheadings -o attr $NAME 2>&1)
+got=$(e2e_sum /dev/mapper/$NAME 8)
+if [ "$ia0" = LI-w ] && [ $l1rc = 0 ] && [ "$ia1" = L-sw ] && [ "$ia2" = L--w ] &&
+   [ "$got" = "$want" ]; then
+	tap_ok "lock drops an inactive table with its key; unlock resumes the disk's own table, data intact"
+else
+	tap_fail "lock drops an inactive table" "before $ia0 | lock $l1rc: $l1 -> $ia1 | unlock: $u4 -> $ia2 | data $got"
+fi
+dmsetup clear $NAME 2>/dev/null
 
 # --- shallow rekey while open ---
 dd if="$W/data" of=/dev/mapper/$NAME bs=1M oflag=direct status=none
