@@ -57,22 +57,22 @@ int disk_collect(struct open_disk **out, size_t *n)
 	return 0;
 }
 
-/* The targets of a lock/unlock: one name or every open disk. */
+/* The targets of a lock/unlock: one name or every open disk (*@all). */
 static int targets(struct request *rq, struct json_object *args,
-		   struct open_disk **list, size_t *n)
+		   struct open_disk **list, size_t *n, bool *all)
 {
 	const char *name = NULL;
-	bool all = false;
 	size_t i;
 	int r;
 
-	r = args_bool(rq, args, "all", &all);
+	*all = false;
+	r = args_bool(rq, args, "all", all);
 	if (r && r != -ENOENT)
 		return r;
 	r = args_string(rq, args, "name", false, &name);
 	if (r && r != -ENOENT)
 		return r;
-	if (all == !!name) {
+	if (*all == !!name) {
 		request_error(rq, "give either a device name or all");
 		return -EINVAL;
 	}
@@ -83,7 +83,7 @@ static int targets(struct request *rq, struct json_object *args,
 			      strerror(-r));
 		return r;
 	}
-	if (all)
+	if (*all)
 		return 0;
 	for (i = 0; i < *n && strcmp((*list)[i].name, name); i++)
 		;
@@ -183,15 +183,6 @@ static int unlock_one(struct daemon *d, struct request *rq, const struct open_di
 	return r;
 }
 
-/* Whether the request names one disk (not "all"). */
-static bool name_given(struct json_object *args)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(args, "name", &v) &&
-	       json_object_is_type(v, json_type_string);
-}
-
 /* Append @name to the comma-separated list @buf (", ..." once it is full). */
 static void add_name(char *buf, size_t len, const char *name)
 {
@@ -214,6 +205,7 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 	struct luks_info *info = calloc(1, sizeof(*info));
 	char ok[256] = "", failed[256] = "", why[sizeof(rq->error)];
 	size_t n = 0, i;
+	bool all = false;
 	int r, first = 0;
 
 	if (!done || !skipped || !info) {
@@ -222,7 +214,7 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 		free(info);
 		return -ENOMEM;
 	}
-	r = targets(rq, args, &list, &n);
+	r = targets(rq, args, &list, &n, &all);
 	if (r)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -235,7 +227,7 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 		 * with its key is resumed: an unlock cut short leaves one.
 		 */
 		if (!lock && (!list[i].dm.suspended ||
-			      (!list[i].locked && !name_given(args)))) {
+			      (!list[i].locked && all))) {
 			json_object_array_add(skipped,
 					      json_object_new_string(list[i].name));
 			continue;
