@@ -239,7 +239,13 @@ out:
 	return ret;
 }
 
-/* Table or status params of @name's first target. */
+/*
+ * Table or status params of @name's first target; the params only if it
+ * is a vmcrypt target. Another target's table may hold a key in hex (a
+ * dm-crypt device opened without the keyring): libdevmapper is told to
+ * wipe its ioctl buffer (dm_task_secure_data()), and nothing of it is
+ * copied out.
+ */
 static int get_params(int type, const char *name, char *target, size_t tlen,
 		      uint64_t *len, char *buf, size_t blen)
 {
@@ -248,9 +254,11 @@ static int get_params(int type, const char *name, char *target, size_t tlen,
 	char *ttype = NULL, *params = NULL;
 	int ret;
 
+	buf[0] = '\0';
 	if (!dmt)
 		return TASK_NEW_ERR;
-	if (!dm_task_set_name(dmt, name)) {
+	if (!dm_task_set_name(dmt, name) ||
+	    (type == DM_DEVICE_TABLE && !dm_task_secure_data(dmt))) {
 		ret = -EINVAL;
 		goto out;
 	}
@@ -262,13 +270,18 @@ static int get_params(int type, const char *name, char *target, size_t tlen,
 		snprintf(target, tlen, "%s", ttype ?: "");
 	if (len)
 		*len = length;
-	snprintf(buf, blen, "%s", params ?: "");
+	if (ttype && !strcmp(ttype, DMT_TARGET))
+		snprintf(buf, blen, "%s", params ?: "");
 out:
 	task_free(dmt);
 	return ret;
 }
 
-int dmt_get_info(const char *name, struct dmt_info *info)
+/*
+ * @name's info, and its table and status unless @ours_only and its UUID
+ * is not a vmcrypt one (then info->uuid tells, and -ENOENT).
+ */
+static int get_info(const char *name, bool ours_only, struct dmt_info *info)
 {
 	struct dm_task *dmt = task_new(DM_DEVICE_INFO);
 	struct dm_info di;
@@ -298,6 +311,11 @@ int dmt_get_info(const char *name, struct dmt_info *info)
 	info->minor = di.minor;
 	uuid = dm_task_get_uuid(dmt);
 	snprintf(info->uuid, sizeof(info->uuid), "%s", uuid ?: "");
+	if (ours_only && strncmp(info->uuid, DMT_UUID_PREFIX,
+				 strlen(DMT_UUID_PREFIX))) {
+		ret = -ENOENT;
+		goto out;
+	}
 	ret = get_params(DM_DEVICE_TABLE, name, info->target, sizeof(info->target),
 			 &info->len, info->table, sizeof(info->table));
 	if (!ret)
@@ -306,6 +324,11 @@ int dmt_get_info(const char *name, struct dmt_info *info)
 out:
 	task_free(dmt);
 	return ret;
+}
+
+int dmt_get_info(const char *name, struct dmt_info *info)
+{
+	return get_info(name, false, info);
 }
 
 int dmt_list(int (*cb)(const char *name, const struct dmt_info *info, void *ctx),
@@ -327,9 +350,11 @@ int dmt_list(int (*cb)(const char *name, const struct dmt_info *info, void *ctx)
 		goto out;
 	do {
 		names = (struct dm_names *)((char *)names + next);
-		/* A device may vanish between LIST and INFO: skip it. */
-		if (dmt_get_info(names->name, &info) == 0 &&
-		    !strncmp(info.uuid, DMT_UUID_PREFIX, strlen(DMT_UUID_PREFIX))) {
+		/*
+		 * Only ours: other devices' tables are never read. A device
+		 * may vanish between LIST and INFO: skip it.
+		 */
+		if (get_info(names->name, true, &info) == 0) {
 			ret = cb(names->name, &info, ctx);
 			if (ret < 0)
 				goto out;

@@ -41,8 +41,9 @@ struct dmt_info {
 	char uuid[130];
 	char target[32];	/* target type of the first (only) target */
 	uint64_t len;		/* sectors */
-	char table[512];	/* TABLE params (key reference, never bytes) */
-	char status[512];	/* INFO status params */
+	char table[512];	/* vmcrypt TABLE params (a key reference); empty
+				 * for other targets, whose may hold key bytes */
+	char status[512];	/* vmcrypt STATUS params; empty for others */
 };
 
 /*

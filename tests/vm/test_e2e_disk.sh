@@ -17,6 +17,7 @@
 #   - a dm device reached through an LVM-style link to dm-N: named
 #     /dev/mapper/NAME in results, list and events;
 #   - devices an open cut short left without a table: removed at start;
+#   - a dm-crypt table's hex key never copied into vmcryptd's memory;
 #   - 8 disks opened and closed 8 at a time (parallel requests).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -38,7 +39,7 @@ cleanup() {
 		tail -n 15 "$E2E_DLOG" | sed 's/^/#   /'
 	fi
 	[ -n "${FIO_PID:-}" ] && kill "$FIO_PID" 2>/dev/null
-	for n in $NAME recov e2e-manual lvdisk e2e-vg-lv e2e-half1 e2e-half2 e2e-other; do
+	for n in $NAME recov e2e-manual lvdisk e2e-vg-lv e2e-half1 e2e-half2 e2e-other e2e-plaincrypt; do
 		dmsetup resume "$n" >/dev/null 2>&1
 		dmsetup remove "$n" >/dev/null 2>&1
 	done
@@ -57,7 +58,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 37
+tap_plan 39
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null
@@ -470,6 +471,53 @@ else
 	tap_fail "$PN disks opened and closed $PN at a time, 3 rounds" \
 		"$(head -n 5 "$W/par.err" 2>/dev/null; dmsetup ls | grep '^par')"
 fi
+
+# --- another target's key: a plain dm-crypt table holds its key in hex,
+# which the kernel hands to whoever reads the table. list, status, lock
+# and unlock --all look at every dm device; none of them may leave that
+# key in vmcryptd's memory (libdevmapper's freed ioctl buffer, a stack
+# copy) ---
+truncate -s 16M "$W/pc.img"
+pcloop=$(losetup -f --show "$W/pc.img")
+pckey=$(head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n')
+dmsetup create e2e-plaincrypt --table "0 $(blockdev --getsz "$pcloop") crypt aes-xts-plain64 $pckey 0 $pcloop 0"
+l=$(ctl list 2>&1)
+st=$(ctl status e2e-plaincrypt 2>&1)
+lk=$(ctl lock e2e-plaincrypt 2>&1)
+ctl lock --all >/dev/null 2>&1
+ctl unlock --all >/dev/null 2>&1
+found=$(python3 - "$E2E_DPID" "$pckey" <<'PY'
+import re, sys
+pid, key = sys.argv[1], sys.argv[2].encode()
+hits = 0
+with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for line in maps:
+        addr, perms = line.split()[:2]
+        if not perms.startswith("rw"):
+            continue
+        lo, hi = (int(x, 16) for x in addr.split("-"))
+        try:
+            mem.seek(lo)
+            buf = mem.read(hi - lo)
+        except OSError:
+            continue
+        hits += buf.count(key[:32]) + buf.count(bytes.fromhex(key.decode())[:16])
+print(hits)
+PY
+)
+if [ "$found" = 0 ] && [ "$(dmsetup table e2e-plaincrypt --showkeys | grep -c "$pckey")" = 1 ]; then
+	tap_ok "a dm-crypt table's key never reaches vmcryptd's memory (list, status, lock, lock/unlock --all)"
+else
+	tap_fail "a dm-crypt table's key never reaches vmcryptd's memory" \
+		"hits: $found; list: $l; status: $st; lock: $lk"
+fi
+case "$st$lk" in
+*"no open vmcrypt disk named 'e2e-plaincrypt'"*"no open vmcrypt disk named 'e2e-plaincrypt'"*)
+	tap_ok "status and lock of a dm-crypt device: refused, named" ;;
+*) tap_fail "status and lock of a dm-crypt device: refused, named" "status: $st; lock: $lk" ;;
+esac
+dmsetup remove e2e-plaincrypt
+losetup -d "$pcloop"
 
 # --- an open cut short (vmcryptd killed) between creating the device and
 # resuming its table leaves a vmcrypt device without a live table, maybe
