@@ -15,7 +15,7 @@ CC ?= cc
 CLANG ?= clang
 PKG_CONFIG ?= pkg-config
 
-PKGS := libnl-genl-3.0 openssl tss2-esys tss2-tctildr tss2-rc tss2-mu \
+PKGS := libnl-genl-3.0 openssl tss2-esys tss2-sys tss2-tctildr tss2-rc tss2-mu \
 	libcryptsetup devmapper json-c libkeyutils blkid
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))

@@ -22,6 +22,8 @@
 
 #include <openssl/rand.h>
 
+#include "lib/secmem.h"
+
 /* A temporary file is NAME + TMP_INFIX + TMP_HEX hex digits. */
 #define TMP_INFIX ".tmp-"
 #define TMP_HEX 12
@@ -144,7 +146,9 @@ static int write_rename(const char *path, const void *data, size_t len,
 fail:
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	/* it may hold part of a key (kdk.raw): overwritten, not just unlinked */
+	if (atomicfile_shred(tmp) < 0)
+		unlink(tmp);
 	return r;
 }
 
@@ -212,6 +216,8 @@ int atomicfile_read(const char *path, size_t max, uint8_t **data, size_t *len)
 	buf = NULL;
 	r = 0;
 out:
+	if (buf)
+		secure_wipe(buf, got);	/* callers read key files with this */
 	free(buf);
 	close(fd);
 	return r;

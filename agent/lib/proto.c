@@ -118,6 +118,39 @@ int proto_recv_frame(int fd, size_t max, char **buf, size_t *len)
 	return 0;
 }
 
+/*
+ * json-c builds every string it parses in the tokener's printbuf, which
+ * json_tokener_free() frees as it is: a passphrase in a request would
+ * stay in freed heap. The struct is public in json-c 0.16 (Debian 12);
+ * its fields are documented as internal, so this touches only the
+ * buffer, and only to wipe it.
+ */
+static void tokener_free_wiped(struct json_tokener *tok)
+{
+	if (tok->pb && tok->pb->buf && tok->pb->size > 0)
+		secure_wipe(tok->pb->buf, (size_t)tok->pb->size);
+	json_tokener_free(tok);
+}
+
+static const char *const secret_members[] = {
+	"passphrase", "recovery_passphrase",
+};
+
+void proto_wipe_secrets(struct json_object *req)
+{
+	struct json_object *args, *v;
+	size_t i;
+
+	if (!req || !json_object_object_get_ex(req, "args", &args) ||
+	    !json_object_is_type(args, json_type_object))
+		return;
+	for (i = 0; i < sizeof(secret_members) / sizeof(secret_members[0]); i++)
+		if (json_object_object_get_ex(args, secret_members[i], &v) &&
+		    json_object_is_type(v, json_type_string))
+			secure_wipe((char *)json_object_get_string(v),
+				    (size_t)json_object_get_string_len(v));
+}
+
 /* Parse exactly @len bytes of JSON into an object (not array/scalar). */
 static int parse_object(const char *buf, size_t len, struct json_object **out,
 			char *err, size_t errlen)
@@ -140,10 +173,10 @@ static int parse_object(const char *buf, size_t len, struct json_object **out,
 	    json_tokener_get_parse_end(tok) != len) {
 		snprintf(err, errlen, "message is not valid JSON");
 		json_object_put(o);
-		json_tokener_free(tok);
+		tokener_free_wiped(tok);
 		return -EBADMSG;
 	}
-	json_tokener_free(tok);
+	tokener_free_wiped(tok);
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(err, errlen, "message is not a JSON object");
 		json_object_put(o);
@@ -231,6 +264,7 @@ int proto_parse_request(const char *buf, size_t len, struct json_object **req,
 	*args = a;
 	return 0;
 bad:
+	proto_wipe_secrets(o);
 	json_object_put(o);
 	return r;
 }

@@ -49,6 +49,13 @@ int proto_recv_frame(int fd, size_t max, char **buf, size_t *len);
 void proto_frame_free(char *buf, size_t len);
 
 /*
+ * Wipe the bytes of the secret string members of @req's args (a
+ * passphrase): done before every request is freed, whether a handler
+ * took them or the request was refused first. NULL is fine.
+ */
+void proto_wipe_secrets(struct json_object *req);
+
+/*
  * Parse and validate a request. On success *@op points into *@req (valid
  * while *@req lives), *@args is an object (an empty one when absent, owned
  * by *@req). -EPROTONOSUPPORT for another version, -EBADMSG for anything

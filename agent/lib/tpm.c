@@ -22,6 +22,7 @@
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
+#include <tss2/tss2_sys.h>
 #include <tss2/tss2_tctildr.h>
 
 #include "lib/atomicfile.h"
@@ -442,6 +443,22 @@ static int unmarshal_sealed(const struct tpm_sealed *s, TPM2B_PUBLIC *pub,
 	return 0;
 }
 
+/*
+ * ESYS decrypts a response parameter in place, in the SYS context's
+ * command buffer, which lives (and is freed unwiped) until Esys_Finalize:
+ * wipe the secret there once it is copied out.
+ */
+static void wipe_response(struct tpm *t)
+{
+	TSS2_SYS_CONTEXT *sys = NULL;
+	const uint8_t *rp = NULL;
+	size_t n = 0;
+
+	if (Esys_GetSysContext(t->esys, &sys) == TSS2_RC_SUCCESS && sys &&
+	    Tss2_Sys_GetRpBuffer(sys, &n, &rp) == TSS2_RC_SUCCESS && rp)
+		secure_wipe((uint8_t *)rp, n);
+}
+
 static int unseal_once(struct tpm *t, ESYS_TR obj, uint32_t pcr_mask,
 		       struct secbuf *out)
 {
@@ -474,6 +491,7 @@ static int unseal_once(struct tpm *t, ESYS_TR obj, uint32_t pcr_mask,
 	r = secbuf_dup(out, data->buffer, data->size);
 	secure_wipe(data, sizeof(*data));
 	Esys_Free(data);
+	wipe_response(t);
 out:
 	flush(t, &sess);
 	return r;

@@ -11,6 +11,7 @@
 
 #include "lib/ctlclient.h"
 #include "lib/log.h"
+#include "lib/secmem.h"
 #include "vmcryptctl/commands.h"
 
 #define DEFAULT_SOCKET "/run/vmcrypt/control"
@@ -92,6 +93,10 @@ int main(int argc, char **argv)
 	int c;
 
 	log_init("vmcryptctl", 0);
+	/* Some commands hold a passphrase: no core dump may carry it. */
+	c = secmem_harden_process();
+	if (c < 0)
+		log_warn("cannot disable core dumps: %s", strerror(-c));
 	if (env && *env)
 		ctl_socket_path = env;
 

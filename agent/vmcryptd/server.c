@@ -330,6 +330,7 @@ static void *conn_thread(void *arg)
 			}
 		}
 		proto_frame_free(buf, len);
+		proto_wipe_secrets(req);
 		if (!resp) {
 			json_object_put(req);
 			break;

@@ -19,6 +19,7 @@
 #   h_proxy_stop NAME
 #   h_free_port                      an unused loopback port
 #   h_events NAME                    path of daemon NAME's events.jsonl
+#   h_secret_gone DESC NAME SECRET...  test case: SECRET nowhere in NAME's memory
 #   swtpm_track DIR / swtpm_kill_all  remember the swtpm of DIR (scripts/swtpm-test)
 #                                    and kill every remembered one at exit
 
@@ -112,6 +113,23 @@ h_daemon_final() {
 		tap_fail "vmcryptd $1 exits cleanly on SIGTERM" "sanitizer report"
 	else
 		tap_ok "vmcryptd $1 exits cleanly on SIGTERM"
+	fi
+}
+
+# h_secret_gone DESC NAME SECRET...: a test case, ok when no SECRET (text,
+# or hex:BYTES) is anywhere in daemon NAME's writable memory, freed memory
+# included (tests/lib/memscan.py). The socket path, which must be there,
+# shows that the scan read the daemon's memory.
+h_secret_gone() {
+	desc=$1 name=$2
+	shift 2
+	pid=$(cat "$T/$name.dpid")
+	hits=$($PY "$top/tests/lib/memscan.py" "$pid" "$@" 2>&1)
+	control=$($PY "$top/tests/lib/memscan.py" "$pid" "$T/$name/sock" 2>&1)
+	if [ "$hits" = 0 ] && [ "$control" -gt 0 ] 2>/dev/null; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc" "found $hits time(s); the socket path (must be found): $control"
 	fi
 }
 

@@ -72,6 +72,10 @@ h_ctl a provider backup nkp --out "$T/nkp.p12" --passphrase-file "$T/pass" >"$T/
 [ "$(stat -c %a "$T/nkp.p12")" = 600 ] && tap_ok "backup file mode 0600" || tap_fail "backup mode"
 h_expect_fail "backup never overwrites a file" "already exists" \
 	h_ctl a provider backup nkp --out "$T/nkp.p12" --passphrase-file "$T/pass"
+# the passphrase of a backup, and of backups refused before the handler
+# took it (unknown provider, file exists), is wiped from vmcryptd
+h_secret_gone "backup passphrase wiped from vmcryptd's memory, refused requests' too" a \
+	"correct horse battery staple"
 openssl pkcs12 -in "$T/nkp.p12" -info -noout -passin "file:$T/pass" >"$T/out" 2>&1 &&
 	grep -q "PBES2, PBKDF2, AES-256-CBC, Iteration 600000, PRF hmacWithSHA256" "$T/out" &&
 	grep -q "MAC: sha256, Iteration 600000" "$T/out" && grep -q "Secret bag" "$T/out" &&
@@ -113,6 +117,8 @@ h_ctl b provider restore "$T/nkp.p12" --name nkp2 --passphrase-file "$T/pass" --
 	[ "$(h_ctl b key fetch "native:nkp:$U1" --provider nkp2 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')" = "$FA1" ] &&
 	tap_ok "restore --name: keys of the original name still derive; warned on stderr, even with --json" ||
 	tap_fail "restore --name" "$(cat "$T/out" "$T/err")"
+h_secret_gone "restore passphrases wiped from vmcryptd's memory: wrong, right, refused" b \
+	"correct horse battery staple" "wrong horse battery staple"
 h_event_has b 'r["event"] == "provider.restored" and r["result"] == "ok"' &&
 	tap_ok "restore is an event" || tap_fail "restore event"
 h_event_has b 'r["event"] == "provider.default" and r["provider"] == "nkp"' &&

@@ -162,6 +162,13 @@ print("cache decrypted by hand:", count, "entries")
 PYEOF
 	tap_ok "cache decrypted and parsed by hand per the documented format" ||
 	{ sed 's/^/# /' "$T/out"; tap_fail "cache decrypted by hand"; }
+# The unsealed persistence key is in vmcryptd's memory exactly once, in
+# its locked buffer: not in tpm2-tss's command buffer, where ESYS decrypts
+# the Unseal response (that copy lived until the TPM context was freed,
+# and then in freed heap).
+n=$($PY "$top/tests/lib/memscan.py" "$(cat "$T/d.dpid")" "hex:$(od -An -tx1 "$T/key.bin" | tr -d ' \n')" 2>&1)
+[ "$n" = 1 ] && tap_ok "the persistence key is in vmcryptd's memory once, in its locked buffer" ||
+	tap_fail "the persistence key is in vmcryptd's memory once" "found $n time(s)"
 [ -f "$T/key.bin" ] && shred -u "$T/key.bin"
 
 # --- a bound PCR changes: refused, kept aside, fallback to the KMS when back

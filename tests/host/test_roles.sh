@@ -84,6 +84,26 @@ h_event_has d "r['event']=='request.refused' and r['user']=='$UV' and r['op']=='
 h_event_has d "r['event']=='key.created' and r['user']=='$UO' and r['key_id']=='$KO'" &&
 	tap_ok "operator's key creation recorded under their name" || tap_fail "key.created by operator"
 
+# A refused request's passphrase is wiped like a served one's: the role
+# check runs before any handler, the version check before the role check.
+printf 'operator tried this passphrase\n' >"$T/opass"
+chown "$UO" "$T/opass"
+chmod 600 "$T/opass"
+h_expect_status 4 "operator: provider backup refused" \
+	"permission denied: operation 'provider.backup' needs role admin; user $UO has role operator" \
+	as "$UO" provider backup kms --out "/tmp/vmcrypt-never-$sfx.p12" --passphrase-file "$T/opass"
+$PY -c 'import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+b = json.dumps({"version": 2, "op": "provider.backup",
+                "args": {"name": "kms", "passphrase": "sent with version two"}}).encode()
+s.sendall(struct.pack(">I", len(b)) + b)
+h = s.recv(4); d = s.recv(struct.unpack(">I", h)[0])
+sys.exit(0 if b"version 2 is not supported" in d else 1)' "$T/d/sock" &&
+	tap_ok "a request of another protocol version refused" ||
+	tap_fail "a request of another protocol version refused"
+h_secret_gone "passphrases of refused requests wiped from vmcryptd's memory" d \
+	"operator tried this passphrase" "sent with version two"
+
 # SIGHUP: make the viewer group operators; takes effect without restart
 printf '%s\n' "admin_groups = $GA" "operator_groups = $GO, $GV" >"$T/d.conf"
 kill -HUP "$(cat "$T/d.dpid")"
