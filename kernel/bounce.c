@@ -10,8 +10,8 @@
  * freed one can serve the next write as it is.
  *
  * Freed pages are kept per CPU (VMC_BOUNCE_CPU_PAGES on each, under that
- * CPU's lock with interrupts off: only the shrinker takes it from another
- * CPU), and what does not fit goes to one shared depot
+ * share's lock with interrupts off, spin_lock_irqsave(): a completion may
+ * free pages in hard irq), and what does not fit goes to one shared depot
  * (VMC_BOUNCE_DEPOT_PAGES), so that pages freed on the CPU where writes
  * complete serve writes submitted on another. A large bio moves its pages
  * in batches of VMC_BOUNCE_BATCH, one lock round each. The shrinker gives
@@ -95,6 +95,18 @@ static unsigned long vmc_bounce_nr(void)
 }
 
 /*
+ * The share of the CPU we run on. Not pinned: a task moved to another CPU
+ * before it takes the lock uses the old CPU's share, under that share's
+ * lock, which is only less local, as the shrinker's access from any CPU
+ * is. Pinning with interrupts off (local_irq_save, then spin_lock) would
+ * take a sleeping lock with interrupts off on PREEMPT_RT.
+ */
+static struct vmc_bounce_cpu *vmc_bounce_this_cpu(void)
+{
+	return raw_cpu_ptr(&vmc_bounce_cpu);
+}
+
+/*
  * Take up to @nr (at most VMC_BOUNCE_BATCH) cached pages into @pages,
  * refilling this CPU's share from the depot when it runs short. Returns
  * how many; their contents are old ciphertext. Any context.
@@ -105,9 +117,8 @@ unsigned int vmc_bounce_get(struct page **pages, unsigned int nr)
 	unsigned long flags;
 	unsigned int moved;
 
-	local_irq_save(flags);
-	bc = this_cpu_ptr(&vmc_bounce_cpu);
-	spin_lock(&bc->lock);
+	bc = vmc_bounce_this_cpu();
+	spin_lock_irqsave(&bc->lock, flags);
 	if (bc->nr < nr && READ_ONCE(vmc_depot.nr)) {
 		spin_lock(&vmc_depot.lock);
 		moved = vmc_pages_move(bc->pages + bc->nr, vmc_depot.pages,
@@ -117,8 +128,7 @@ unsigned int vmc_bounce_get(struct page **pages, unsigned int nr)
 		spin_unlock(&vmc_depot.lock);
 	}
 	nr = vmc_pages_move(pages, bc->pages, &bc->nr, nr);
-	spin_unlock(&bc->lock);
-	local_irq_restore(flags);
+	spin_unlock_irqrestore(&bc->lock, flags);
 	return nr;
 }
 
@@ -139,9 +149,8 @@ void vmc_bounce_put(struct page **pages, unsigned int nr)
 	unsigned long flags;
 	unsigned int kept;
 
-	local_irq_save(flags);
-	bc = this_cpu_ptr(&vmc_bounce_cpu);
-	spin_lock(&bc->lock);
+	bc = vmc_bounce_this_cpu();
+	spin_lock_irqsave(&bc->lock, flags);
 	kept = vmc_pages_push(bc->pages, &bc->nr, VMC_BOUNCE_CPU_PAGES, pages,
 			      nr);
 	if (kept < nr) {
@@ -151,8 +160,7 @@ void vmc_bounce_put(struct page **pages, unsigned int nr)
 				       nr - kept);
 		spin_unlock(&vmc_depot.lock);
 	}
-	spin_unlock(&bc->lock);
-	local_irq_restore(flags);
+	spin_unlock_irqrestore(&bc->lock, flags);
 	vmc_pages_free(pages + kept, nr - kept);
 }
 

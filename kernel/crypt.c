@@ -159,11 +159,19 @@ int vmc_crypt_init(struct vmc_dev *vc, const char *driver, char **err)
 	return 0;
 }
 
+/* Run what is queued on the workqueue to its end and destroy it. */
+void vmc_crypt_drain(struct vmc_dev *vc)
+{
+	if (vc->wq) {
+		destroy_workqueue(vc->wq);
+		vc->wq = NULL;
+	}
+}
+
 /* Tolerates a half-built @vc: every member may still be zero. */
 void vmc_crypt_exit(struct vmc_dev *vc)
 {
-	if (vc->wq)
-		destroy_workqueue(vc->wq);
+	vmc_crypt_drain(vc);
 	bioset_exit(&vc->bs);
 	mempool_exit(&vc->page_pool);
 	mempool_exit(&vc->parts_pool);
@@ -401,20 +409,29 @@ static void vmc_crypt_done(struct vmc_io *io, bool in_callback)
 	vmc_finish(io, write);
 }
 
+/*
+ * The bio fails: no part takes another chunk. Parts on other CPUs may fail
+ * at the same time: they write the same values.
+ */
+static void vmc_io_fails(struct vmc_io *io)
+{
+	WRITE_ONCE(io->status, BLK_STS_IOERR);
+	atomic_set(&io->next_chunk, io->nr_chunks);
+}
+
 /* A data unit straddles two bvecs: the bio is not ours to convert. */
 static void vmc_unit_straddles(struct vmc_io *io)
 {
 	DMERR_LIMIT("%s: data unit not aligned to the sector size",
 		    vmc_dev_name(io->vc));
-	WRITE_ONCE(io->status, BLK_STS_IOERR);
+	vmc_io_fails(io);
 }
 
 static void vmc_crypt_failed(struct vmc_io *io, int r)
 {
-	/* parts on other CPUs may fail at the same time: same values */
 	DMERR_LIMIT("%s: crypto error %d", vmc_dev_name(io->vc), r);
-	WRITE_ONCE(io->status, BLK_STS_IOERR);
 	WRITE_ONCE(io->crypto_failed, true);
+	vmc_io_fails(io);
 }
 
 /*
@@ -539,7 +556,7 @@ static void vmc_convert(struct vmc_part *part, bool in_callback)
 		while (part->in.bi_size) {
 			if (unlikely(!vmc_prep(part))) {
 				vmc_unit_straddles(io);
-				goto fail;
+				goto done;	/* the bio fails */
 			}
 			r = io->clone ? crypto_skcipher_encrypt(&areq->req) :
 					crypto_skcipher_decrypt(&areq->req);
@@ -547,16 +564,12 @@ static void vmc_convert(struct vmc_part *part, bool in_callback)
 				return;	/* vmc_convert_done() goes on */
 			if (unlikely(r)) {
 				vmc_crypt_failed(io, r);
-				goto fail;
+				goto done;
 			}
 			vmc_advance(part);
 		}
 	} while (vmc_next_chunk(part));
-	vmc_part_done(part, in_callback);
-	return;
-fail:
-	/* the bio fails: leave the other chunks */
-	atomic_set(&io->next_chunk, io->nr_chunks);
+done:
 	vmc_part_done(part, in_callback);
 }
 

@@ -240,18 +240,21 @@ static struct genl_family vmc_family __ro_after_init = {
 	.n_mcgrps = ARRAY_SIZE(vmc_mcgrps),
 };
 
-/* Multicast one event; process context. Dropped if nobody listens. */
-void vmc_genl_event(struct vmc_dev *vc, int type, u64 errors)
+/*
+ * Multicast one event; process context. Dropped if nobody listens (0);
+ * -ENOMEM when there was no memory for the message.
+ */
+int vmc_genl_event(struct vmc_dev *vc, int type, u64 errors)
 {
 	struct sk_buff *msg;
 	void *hdr;
 	int r;
 
 	if (!genl_has_listeners(&vmc_family, &init_net, 0))
-		return;
+		return 0;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
-		return;
+		return -ENOMEM;
 	hdr = genlmsg_put(msg, 0, 0, &vmc_family, 0, VMCRYPT_CMD_EVENT);
 	if (!hdr)
 		goto fail;
@@ -269,9 +272,10 @@ void vmc_genl_event(struct vmc_dev *vc, int type, u64 errors)
 		goto fail;
 	genlmsg_end(msg, hdr);
 	genlmsg_multicast(&vmc_family, msg, 0, 0, GFP_KERNEL);
-	return;
+	return 0;
 fail:
 	nlmsg_free(msg);
+	return 0;	/* cannot fit: no retry would */
 }
 
 void vmc_genl_err_work(struct work_struct *work)
@@ -279,8 +283,9 @@ void vmc_genl_err_work(struct work_struct *work)
 	struct vmc_dev *vc = container_of(work, struct vmc_dev, err_work);
 	u64 n = atomic64_xchg(&vc->err_pending, 0);
 
-	if (n)
-		vmc_genl_event(vc, VMCRYPT_EVENT_IO_ERROR, n);
+	/* not sent for want of memory: counted in the next event */
+	if (n && vmc_genl_event(vc, VMCRYPT_EVENT_IO_ERROR, n) == -ENOMEM)
+		atomic64_add(n, &vc->err_pending);
 }
 
 /* Count a failed request; any context. */

@@ -9,6 +9,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <uapi/linux/vmcrypt.h>
 
@@ -41,6 +42,8 @@ static void vmc_dtr(struct dm_target *ti)
 	if (!vc)
 		return;
 	ti->private = NULL;
+	/* queued work may still fail a bio, which schedules err_work */
+	vmc_crypt_drain(vc);
 	flush_work(&vc->err_work);
 	vmc_genl_unregister(vc);
 	vmc_crypt_exit(vc);
@@ -295,7 +298,12 @@ static int vmc_map(struct dm_target *ti, struct bio *bio)
 	struct vmc_io *io;
 	sector_t rel;
 
-	if (unlikely(bio->bi_opf & REQ_PREFLUSH ||
+	/*
+	 * An empty flush and a discard carry no data: passed on. A flush with
+	 * data (dm core splits those off today) is encrypted like any write,
+	 * its clone keeping the flag; it must never go down as it is.
+	 */
+	if (unlikely((bio->bi_opf & REQ_PREFLUSH && !bio_sectors(bio)) ||
 		     bio_op(bio) == REQ_OP_DISCARD)) {
 		bio_set_dev(bio, vc->dev->bdev);
 		if (bio_sectors(bio))
@@ -453,10 +461,8 @@ out:
 	return r;
 }
 
-static int vmc_message(struct dm_target *ti, unsigned int argc, char **argv,
-		       char *result, unsigned int maxlen)
+static int vmc_key_message(struct vmc_dev *vc, unsigned int argc, char **argv)
 {
-	struct vmc_dev *vc = ti->private;
 	int r;
 
 	if (argc < 2 || strcmp(argv[0], "key") ||
@@ -481,6 +487,21 @@ static int vmc_message(struct dm_target *ti, unsigned int argc, char **argv,
 	}
 	vmc_genl_event(vc, VMCRYPT_EVENT_KEY_WIPED, 0);
 	return 0;
+}
+
+/*
+ * Key messages are taken only while the device is suspended, so nothing
+ * they allocate (the key lookup, its copy, the netlink event) may wait for
+ * reclaim to write to this device: that write would wait for the resume.
+ */
+static int vmc_message(struct dm_target *ti, unsigned int argc, char **argv,
+		       char *result, unsigned int maxlen)
+{
+	unsigned int noio = memalloc_noio_save();
+	int r = vmc_key_message(ti->private, argc, argv);
+
+	memalloc_noio_restore(noio);
+	return r;
 }
 
 static void vmc_postsuspend(struct dm_target *ti)

@@ -168,6 +168,7 @@ void vmc_bounce_put(struct page **pages, unsigned int nr);
 /* crypt.c */
 int vmc_crypt_init(struct vmc_dev *vc, const char *driver, char **err);
 void vmc_crypt_exit(struct vmc_dev *vc);
+void vmc_crypt_drain(struct vmc_dev *vc);
 int vmc_key_parse(const char *ref, unsigned int *size, const char **desc,
 		  char **err);
 int vmc_key_load(struct vmc_dev *vc, const char *desc, unsigned int size,
@@ -181,7 +182,7 @@ int vmc_genl_init(void);
 void vmc_genl_exit(void);
 void vmc_genl_register(struct vmc_dev *vc);
 void vmc_genl_unregister(struct vmc_dev *vc);
-void vmc_genl_event(struct vmc_dev *vc, int type, u64 errors);
+int vmc_genl_event(struct vmc_dev *vc, int type, u64 errors);
 void vmc_genl_err_work(struct work_struct *work);
 void vmc_io_error(struct vmc_dev *vc, bool crypto);
 
