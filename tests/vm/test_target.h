@@ -433,6 +433,22 @@ static inline int vmc_brd(unsigned int mib)
 	return 0;
 }
 
+/*
+ * Free memory in KiB after dropping the page cache: the buddy allocator's
+ * free pages and those on the per-CPU lists, which MemFree leaves out (it
+ * moved by megabytes over cycles that leak nothing). -1 on failure.
+ */
+static inline long long vmc_mem_free_kib(void)
+{
+	char out[32];
+
+	if (vmc_sh("sync; echo 3 > /proc/sys/vm/drop_caches") ||
+	    vmc_sh_out(out, sizeof(out),
+		       "awk '/^ *nr_free_pages/ { f += $2 } /^ *count:/ { c += $2 } END { print (f + c) * 4 }' /proc/zoneinfo"))
+		return -1;
+	return strtoll(out, NULL, 10);
+}
+
 /* A loop device over a new sparse file of @mib MiB in /tmp. */
 static inline int vmc_loop_create(unsigned int mib, char *dev, size_t len)
 {

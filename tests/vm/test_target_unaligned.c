@@ -61,17 +61,6 @@ static int probe(char op, unsigned long long sector, unsigned int bytes,
 	return r;
 }
 
-static long long mem_free_kib(void)
-{
-	char out[32];
-
-	if (vmc_sh("sync; echo 3 > /proc/sys/vm/drop_caches") ||
-	    vmc_sh_out(out, sizeof(out),
-		       "awk '/^MemFree:/ { print $2 }' /proc/meminfo"))
-		return -1;
-	return strtoll(out, NULL, 10);
-}
-
 /*
  * dm's error messages share one rate limit (10 in 5 s): let an earlier
  * test's burst expire so that this test's first message is printed.
@@ -217,7 +206,7 @@ TEST_F(unal, data_unit_across_two_bvecs_large_bio)
 
 	quiet_log();
 
-	before = mem_free_kib();
+	before = vmc_mem_free_kib();
 	ASSERT_LT(0, before);
 	for (i = 0; i < 256; i++) {
 		EXPECT_EQ(-EIO, probe('w', 1024, LARGE, splits[i % nsplits]))
@@ -234,8 +223,8 @@ TEST_F(unal, data_unit_across_two_bvecs_large_bio)
 	ASSERT_EQ(0, in.crypto_errors);
 	ASSERT_EQ(bad, in.io_errors);
 	assert_unchanged(_metadata, self);
-	after = mem_free_kib();
-	TH_LOG("MemFree %lld KiB before, %lld KiB after", before, after);
+	after = vmc_mem_free_kib();
+	TH_LOG("free memory %lld KiB before, %lld KiB after", before, after);
 	ASSERT_LT(before - after, 32 * 1024);
 }
 
