@@ -20,6 +20,8 @@
 #   h_free_port                      an unused loopback port
 #   h_events NAME                    path of daemon NAME's events.jsonl
 #   h_secret_gone DESC NAME SECRET...  test case: SECRET nowhere in NAME's memory
+#   h_daemons_final                  test case: stop every daemon; all exited 0,
+#                                    no sanitizer report in any log
 #   swtpm_track DIR / swtpm_kill_all  remember the swtpm of DIR (scripts/swtpm-test)
 #                                    and kill every remembered one at exit
 
@@ -93,13 +95,32 @@ h_daemon_start() {
 	return 1
 }
 
+H_STOP_ERR=
 h_daemon_stop() {
 	pid=$(cat "$T/$1.dpid")
 	kill -TERM "$pid"
 	wait "$pid" 2>/dev/null
 	h_rc=$?
 	rm -f "$T/$1.dpid"
+	[ $h_rc = 0 ] || H_STOP_ERR="$H_STOP_ERR vmcryptd $1 exited $h_rc;"
 	return $h_rc
+}
+
+# h_daemons_final: one test case for every daemon of the test: stop those
+# still running; every stop so far gave exit 0, and no log has a
+# sanitizer report (ASan's leak check runs at exit).
+h_daemons_final() {
+	for f in "$T"/*.dpid; do
+		[ -e "$f" ] && h_daemon_stop "$(basename "$f" .dpid)"
+	done
+	if [ -z "$H_STOP_ERR" ] &&
+	   ! grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log >/dev/null 2>&1; then
+		tap_ok "every vmcryptd exited 0 on SIGTERM, no sanitizer report in their logs"
+	else
+		grep -h -A5 "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log 2>/dev/null |
+			sed 's/^/# /' | head -40
+		tap_fail "every vmcryptd exited 0 on SIGTERM, no sanitizer report in their logs" "$H_STOP_ERR"
+	fi
 }
 
 # h_daemon_final NAME: stop NAME as a test case: SIGTERM must give exit

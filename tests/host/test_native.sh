@@ -342,10 +342,5 @@ h_expect_fail "remove reports key files it could not remove, and the new default
 	tap_ok "...the provider is gone, its KDK wiped, the log names the directory" ||
 	tap_fail "remove with leftovers" "$(ls -A "$W"; tail -3 "$T/n.log")"
 
-if grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log >/dev/null 2>&1; then
-	grep -h -A5 "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log | sed 's/^/# /' | head -40
-	tap_fail "no sanitizer report in the daemon logs"
-else
-	tap_ok "no sanitizer report in the daemon logs"
-fi
+h_daemons_final
 tap_done

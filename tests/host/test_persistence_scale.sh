@@ -90,10 +90,5 @@ echo "# KMS down: vmcryptd start to ready $((($t1 - $t0) / 1000000)) ms ($load);
 	"all $N KEKs fetched in $((($t2 - $t1) / 1000000)) ms; start to all usable $((($t2 - $t0) / 1000000)) ms"
 cmp -s "$T/before" "$T/after" && tap_ok "KMS down: all $N KEKs usable after restart, same fingerprints" ||
 	tap_fail "fingerprints after restart" "$(diff "$T/before" "$T/after" | head -5)"
-if grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log >/dev/null 2>&1; then
-	grep -h -A5 "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log | sed 's/^/# /' | head -40
-	tap_fail "no sanitizer report in the daemon logs"
-else
-	tap_ok "no sanitizer report in the daemon logs"
-fi
+h_daemons_final
 tap_done

@@ -58,7 +58,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 39
+tap_plan 40
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null
@@ -549,4 +549,5 @@ else
 	tap_fail "list is empty after close" "$out"
 fi
 
+e2e_daemon_final
 tap_done

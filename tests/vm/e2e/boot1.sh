@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 7
+tap_plan 8
 e2e_init || tap_skip_all "vmcrypt is not built"
 restart_restore || { tap_fail "restore" "brd"; tap_done; }
 
@@ -60,7 +60,7 @@ tap_check "close both" sh -c "'$E2E_BIN/vmcryptctl' --socket '$E2E_SOCK' close d
 tap_check "persistence status lists the KEK" sh -c \
 	"'$E2E_BIN/vmcryptctl' --socket '$E2E_SOCK' persistence status --keys | grep -q -- '$(head -n 1 "$D/keks")'"
 
-e2e_daemon_stop
+e2e_daemon_final
 e2e_kms_stop "$KMS"
 # Save what a real host keeps across a restart.
 if dd if=/dev/ram0 of="$D/ram0.save" bs=1M status=none && restart_save &&

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../../.." || exit 1
 
 trap e2e_daemon_stop EXIT
 
-tap_plan 4
+tap_plan 5
 e2e_init || tap_skip_all "vmcrypt is not built"
 restart_restore || { tap_fail "restore" "brd or state"; tap_done; }
 if e2e_daemon_start "$STATE"; then tap_ok "vmcryptd restarted, KMS down"; else tap_fail "vmcryptd restarted" "$(tail -n 5 "$E2E_DLOG")"; fi
@@ -25,6 +25,6 @@ if [ "$(e2e_event_count key.persisted_used)" -ge 1 ]; then
 else
 	tap_fail "event log: key.persisted_used" "$(tail -n 4 "$STATE/events.jsonl")"
 fi
-e2e_daemon_stop
+e2e_daemon_final
 restart_save
 tap_done

@@ -14,7 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 5
+tap_plan 6
 e2e_init || tap_skip_all "vmcrypt is not built"
 restart_restore || { tap_fail "restore" "brd or state"; tap_done; }
 if e2e_daemon_start "$STATE" && ctl persistence disable >/dev/null; then
@@ -46,4 +46,5 @@ else
 	tap_fail "KMS back: image file opens" "pykmip-server did not restart"
 	tap_fail "KMS back: ram disk opens" "pykmip-server did not restart"
 fi
+e2e_daemon_final
 tap_done

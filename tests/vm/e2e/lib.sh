@@ -4,7 +4,9 @@
 #
 #   e2e_init                 paths, modules (dm-mod, loop, brd, dm-vmcrypt)
 #   e2e_daemon_start STATE   vmcryptd on $E2E_SOCK with state dir STATE
-#   e2e_daemon_stop
+#   e2e_daemon_stop          SIGTERM; a non-zero exit is remembered
+#   e2e_daemon_final         test case: every vmcryptd stopped exited 0, and
+#                            the log has no sanitizer report
 #   e2e_kms_start DIR        fresh pykmip-server (scripts/kmip-test-server)
 #   e2e_kms_restart DIR      pykmip-server again on DIR's config, keys and DB
 #   e2e_kms_stop DIR
@@ -62,11 +64,30 @@ e2e_daemon_start() {
 	return 1
 }
 
+E2E_DSTOP_ERR=
 e2e_daemon_stop() {
+	local rc
 	[ -n "$E2E_DPID" ] || return 0
 	kill -TERM "$E2E_DPID" 2>/dev/null
 	wait "$E2E_DPID" 2>/dev/null
+	rc=$?
+	[ $rc = 0 ] || E2E_DSTOP_ERR="$E2E_DSTOP_ERR vmcryptd $E2E_DPID exited $rc;"
 	E2E_DPID=
+	return $rc
+}
+
+# The test agent is built with ASan and UBSan, whose leak check runs at
+# exit: stop the daemon and look at how every stop went.
+e2e_daemon_final() {
+	local log=${E2E_DLOG:-/tmp/vmcryptd.log} rep
+	e2e_daemon_stop
+	rep=$(grep -E -m 3 "Sanitizer|runtime error" "$log" 2>/dev/null)
+	if [ -z "$E2E_DSTOP_ERR" ] && [ -z "$rep" ]; then
+		tap_ok "vmcryptd exits 0 on SIGTERM, no sanitizer report in its log"
+	else
+		tap_fail "vmcryptd exits 0 on SIGTERM, no sanitizer report in its log" \
+			"$E2E_DSTOP_ERR $rep"
+	fi
 }
 
 e2e_kms_start() {
