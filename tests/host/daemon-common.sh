@@ -265,13 +265,31 @@ h_expect_status() {
 
 # h_event_check NAME PYTHON_EXPR [DESC]: some record r of daemon NAME's
 # event log satisfies the Python expression over r (a dict).
+# 0: a record of NAME's event log matches EXPR; 1: none does; 2: the log
+# cannot be read or parsed. A record lacking a field EXPR reads does not
+# match.
 h_event_has() {
 	$PY - "$(h_events "$1")" "$2" <<'PYEOF'
 import json, sys
 path, expr = sys.argv[1], sys.argv[2]
-recs = [json.loads(l) for l in open(path)]
-sys.exit(0 if any(eval(expr, {}, {"r": r}) for r in recs) else 1)
+try:
+    recs = [json.loads(l) for l in open(path)]
+except (OSError, ValueError) as e:
+    print(f"# h_event_has: {path}: {e}")
+    sys.exit(2)
+def match(r):
+    try:
+        return eval(expr, {}, {"r": r})
+    except (KeyError, TypeError, AttributeError):
+        return False
+sys.exit(0 if any(match(r) for r in recs) else 1)
 PYEOF
+}
+
+# h_event_lacks NAME EXPR: the log was read and no record matches.
+h_event_lacks() {
+	h_event_has "$@"
+	[ $? = 1 ]
 }
 
 # swtpm pids we started, killed at exit even if $T was removed under us.

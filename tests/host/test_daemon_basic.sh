@@ -236,12 +236,13 @@ slow=$!
 for _ in $(seq 1 100); do [ -e "$T/stalled" ] && break; sleep 0.05; done
 start=$(date +%s%N)
 h_ctl d1 ping >/dev/null
+rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 # answered while the stalled client still holds its half-sent request
 if kill -0 $slow 2>/dev/null; then pending=yes; else pending=no; fi
 kill $slow 2>/dev/null; wait $slow 2>/dev/null
-[ "$pending" = yes ] && tap_ok "a stalled client does not block ping (${ms} ms)" ||
-	tap_fail "a stalled client does not block ping" "${ms} ms; stalled client already gone"
+[ $rc = 0 ] && [ "$pending" = yes ] && tap_ok "a stalled client does not block ping (${ms} ms)" ||
+	tap_fail "a stalled client does not block ping" "exit $rc, ${ms} ms; stalled client still there: $pending"
 
 # --- connection cap and idle timeout
 if h_daemon_start d2 "max_clients = 2
@@ -267,7 +268,7 @@ sys.exit(0 if ok else 1)
 PYEOF
 	tap_check "max_clients: the client over the cap is told, others served" $PY "$T/cap.py" "$T/d2/sock" cap
 	tap_check "client_timeout_ms: an idle connection is dropped" $PY "$T/cap.py" "$T/d2/sock" idle
-	h_daemon_stop d2
+	h_daemon_final d2
 else
 	tap_fail "start second daemon"
 fi

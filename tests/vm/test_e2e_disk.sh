@@ -51,7 +51,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! e2e_init; then
+e2e_init
+init_rc=$?
+if [ $init_rc = 1 ]; then
 	tap_skip_all "vmcrypt is not built (make module agent)"
 fi
 if ! command -v pykmip-server >/dev/null; then
@@ -59,6 +61,10 @@ if ! command -v pykmip-server >/dev/null; then
 fi
 
 tap_plan 40
+if [ $init_rc != 0 ]; then
+	tap_fail "load dm-mod, loop, dm-crypt and dm-vmcrypt" "$(dmesg | tail -n 5)"
+	tap_done
+fi
 
 # --- setup: KMS, daemon with a viewer group, provider ---
 groupadd vmcv 2>/dev/null

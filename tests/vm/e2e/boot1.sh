@@ -17,7 +17,7 @@ cleanup() {
 trap cleanup EXIT
 
 tap_plan 8
-e2e_init || tap_skip_all "vmcrypt is not built"
+e2e_init || { tap_fail "load the modules, find vmcryptd" "e2e_init failed: see above"; tap_done; }
 restart_restore || { tap_fail "restore" "brd"; tap_done; }
 
 if e2e_kms_start "$KMS" && e2e_daemon_start "$STATE" && e2e_provider_add kms1 >/dev/null; then

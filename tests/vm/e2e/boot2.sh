@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../../.." || exit 1
 trap e2e_daemon_stop EXIT
 
 tap_plan 5
-e2e_init || tap_skip_all "vmcrypt is not built"
+e2e_init || { tap_fail "load the modules, find vmcryptd" "e2e_init failed: see above"; tap_done; }
 restart_restore || { tap_fail "restore" "brd or state"; tap_done; }
 if e2e_daemon_start "$STATE"; then tap_ok "vmcryptd restarted, KMS down"; else tap_fail "vmcryptd restarted" "$(tail -n 5 "$E2E_DLOG")"; fi
 

@@ -15,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 
 tap_plan 6
-e2e_init || tap_skip_all "vmcrypt is not built"
+e2e_init || { tap_fail "load the modules, find vmcryptd" "e2e_init failed: see above"; tap_done; }
 restart_restore || { tap_fail "restore" "brd or state"; tap_done; }
 if e2e_daemon_start "$STATE" && ctl persistence disable >/dev/null; then
 	tap_ok "vmcryptd restarted, persistence disabled, KMS down"

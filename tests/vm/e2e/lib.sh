@@ -2,7 +2,8 @@
 # (tests/vm/test_e2e_*.sh, tests/vm/e2e/boot*.sh) and by scripts/demo.
 # Sourced with bash from the checkout root.
 #
-#   e2e_init                 paths, modules (dm-mod, loop, brd, dm-vmcrypt)
+#   e2e_init                 paths, modules (dm-mod, loop, brd, dm-vmcrypt);
+#                            1: not built, 2: a module does not load
 #   e2e_daemon_start STATE   vmcryptd on $E2E_SOCK with state dir STATE
 #   e2e_daemon_stop          SIGTERM; a non-zero exit is remembered
 #   e2e_daemon_final         test case: every vmcryptd stopped exited 0, and
@@ -34,9 +35,9 @@ e2e_init() {
 		echo "e2e: kernel/dm-vmcrypt.ko missing (make module)" >&2
 		return 1
 	}
-	modprobe dm-mod && modprobe loop && modprobe dm-crypt || return 1
+	modprobe dm-mod && modprobe loop && modprobe dm-crypt || return 2
 	if ! grep -q '^dm_vmcrypt ' /proc/modules; then
-		insmod "$E2E_ROOT/kernel/dm-vmcrypt.ko" || return 1
+		insmod "$E2E_ROOT/kernel/dm-vmcrypt.ko" || return 2
 	fi
 	mkdir -p /run/vmcrypt-e2e
 }
