@@ -28,10 +28,14 @@ FIXTURE(p) {
 FIXTURE_SETUP(p)
 {
 	const char *why = NULL;
+	int r = swtpm_start(&self->sw, &why);
 
-	if (swtpm_start(&self->sw, &why) < 0) {
+	if (r == -1) {
 		self->skip = 1;
 		SKIP(return, "%s", why);
+	}
+	ASSERT_EQ(0, r) {
+		TH_LOG("%s", why);
 	}
 	snprintf(self->state, sizeof(self->state), "%s/vmstate", self->sw.dir);
 	ASSERT_EQ(0, mkdir(self->state, 0700));

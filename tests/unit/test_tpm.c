@@ -38,10 +38,14 @@ FIXTURE_SETUP(tpm)
 {
 	const char *why = NULL;
 	size_t i;
+	int r = swtpm_start(&self->sw, &why);
 
-	if (swtpm_start(&self->sw, &why) < 0) {
+	if (r == -1) {
 		self->skip = 1;
 		SKIP(return, "%s", why);
+	}
+	ASSERT_EQ(0, r) {
+		TH_LOG("%s", why);
 	}
 	ASSERT_EQ(0, tpm_open(self->sw.tcti, &self->t));
 	ASSERT_EQ(0, secbuf_alloc(&self->secret, 32));

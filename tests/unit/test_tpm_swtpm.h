@@ -72,7 +72,10 @@ static int swtpm_read_env(struct swtpm *s)
 	return s->tcti[0] ? 0 : -1;
 }
 
-/* 0, or -1 when swtpm cannot run here (the caller SKIPs with @why). */
+/*
+ * 0; -1 when swtpm is not installed here (the caller SKIPs with @why); -2
+ * when it is but does not start (the caller fails with @why).
+ */
 static int swtpm_start(struct swtpm *s, const char **why)
 {
 	memset(s, 0, sizeof(*s));
@@ -86,12 +89,13 @@ static int swtpm_start(struct swtpm *s, const char **why)
 	}
 	snprintf(s->dir, sizeof(s->dir), "/tmp/vmcrypt-swtpm-XXXXXX");
 	if (!mkdtemp(s->dir)) {
+		s->dir[0] = '\0';
 		*why = "mkdtemp failed";
-		return -1;
+		return -2;
 	}
 	if (swtpm_cmd(s, "start") < 0 || swtpm_read_env(s) < 0) {
-		*why = "swtpm did not start";
-		return -1;
+		*why = "swtpm is installed but did not start (scripts/swtpm-test start)";
+		return -2;
 	}
 	return 0;
 }
