@@ -283,6 +283,12 @@ static int vmc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = vc->allow_discards ? 1 : 0;
 	ti->accounts_remapped_io = true;
+	/*
+	 * Swap on this device: dm core bounds the swap bios in flight, as for
+	 * dm-crypt, so that swapping under memory pressure cannot take every
+	 * bounce page the writes need.
+	 */
+	ti->limit_swap_bios = true;
 
 	vmc_genl_register(vc);
 	vmc_genl_event(vc, VMCRYPT_EVENT_DEV_CREATED, 0);
