@@ -42,7 +42,7 @@ struct dmt_info {
 	char target[32];	/* target type of the first (only) target */
 	uint64_t len;		/* sectors */
 	char table[512];	/* vmcrypt TABLE params (a key reference); empty
-				 * for other targets, whose may hold key bytes */
+				 * for other targets, whose tables may hold keys */
 	char status[512];	/* vmcrypt STATUS params; empty for others */
 };
 

@@ -96,16 +96,18 @@ else
 fi
 
 out=$(ctl format "$IMG" --vm-name "web 01" --vm-uuid $UUID 2>&1)
-case "$out" in
-*"already holds a vmcrypt disk of VM 'web 01'"*) tap_ok "format refuses an existing vmcrypt disk" ;;
-*) tap_fail "format refuses an existing vmcrypt disk" "$out" ;;
+rc=$?
+case "$rc:$out" in
+1:*"already holds a vmcrypt disk of VM 'web 01'"*) tap_ok "format refuses an existing vmcrypt disk" ;;
+*) tap_fail "format refuses an existing vmcrypt disk" "exit $rc: $out" ;;
 esac
 
 truncate -s 8M "$W/small.img"
 out=$(ctl format "$W/small.img" --vm-name "web 01" --vm-uuid $UUID 2>&1)
-case "$out" in
-*"device too small"*) tap_ok "format refuses a device that is too small" ;;
-*) tap_fail "format refuses a device that is too small" "$out" ;;
+rc=$?
+case "$rc:$out" in
+1:*"device too small"*) tap_ok "format refuses a device that is too small" ;;
+*) tap_fail "format refuses a device that is too small" "exit $rc: $out" ;;
 esac
 
 # --- open, write, read back ---
@@ -113,15 +115,17 @@ out=$(ctl open "$IMG" $NAME 2>&1)
 if [ -b /dev/mapper/$NAME ]; then tap_ok "open as /dev/mapper/$NAME"; else tap_fail "open" "$out"; fi
 
 out=$(ctl open "$IMG" other 2>&1)
-case "$out" in
-*"device busy"*"already open"*) tap_ok "second open of the same disk refused (busy)" ;;
-*) tap_fail "second open of the same disk refused (busy)" "$out" ;;
+rc=$?
+case "$rc:$out" in
+1:*"device busy"*"already open"*) tap_ok "second open of the same disk refused (busy)" ;;
+*) tap_fail "second open of the same disk refused (busy)" "exit $rc: $out" ;;
 esac
 
 out=$(ctl format "$IMG" --force --vm-name "web 01" --vm-uuid $UUID 2>&1)
-case "$out" in
-*"device busy"*"attached to /dev/loop"*) tap_ok "format --force of an open disk refused (busy)" ;;
-*) tap_fail "format --force of an open disk refused (busy)" "$out" ;;
+rc=$?
+case "$rc:$out" in
+1:*"device busy"*"attached to /dev/loop"*) tap_ok "format --force of an open disk refused (busy)" ;;
+*) tap_fail "format --force of an open disk refused (busy)" "exit $rc: $out" ;;
 esac
 
 dd if=/dev/urandom of="$W/data" bs=1M count=8 status=none
@@ -131,8 +135,15 @@ got=$(e2e_sum /dev/mapper/$NAME 8)
 if [ "$want" = "$got" ]; then tap_ok "data written through vmcrypt reads back"; else tap_fail "data reads back" "$want != $got"; fi
 
 # The disk holds ciphertext: the plaintext is not at the data offset.
-raw=$(dd if="$IMG" bs=1M skip=16 count=8 status=none | sha256sum | cut -d' ' -f1)
-if [ "$raw" != "$want" ]; then tap_ok "image holds ciphertext"; else tap_fail "image holds ciphertext" "plaintext found"; fi
+dd if="$IMG" of="$W/raw" bs=1M skip=16 count=8 status=none
+raw=$(sha256sum <"$W/raw" | cut -d' ' -f1)
+if [ "$(stat -c %s "$W/raw")" = $((8 << 20)) ] && [ "$raw" != "$want" ] &&
+   ! grep -qF "$(head -c 64 "$W/data" | od -An -tx1 | tr -d ' \n')" \
+	<(od -An -tx1 -w64 -v "$W/raw" | tr -d ' '); then
+	tap_ok "image holds ciphertext: the data's first 64 bytes are nowhere in its data area"
+else
+	tap_fail "image holds ciphertext" "read $(stat -c %s "$W/raw") bytes at 16 MiB; plaintext found?"
+fi
 
 st=$(ctl status $NAME --json 2>&1)
 if printf '%s' "$st" | grep -q '"key_state": *"set"' &&
@@ -363,21 +374,23 @@ if modprobe brd rd_nr=1 rd_size=49152 2>/dev/null && [ -b /dev/ram0 ]; then
 		tap_fail "ram disk with 512-byte sectors" "kek $k (want $kek2); $o; sum $s"
 	fi
 	out=$(ctl format /dev/ram0 --vm-name other --vm-uuid 11111111-2222-4333-8444-555555555555 2>&1)
-	case "$out" in
-	*"already holds a vmcrypt disk"*) tap_ok "ram disk: format without --force refused" ;;
-	*) tap_fail "ram disk: format without --force refused" "$out" ;;
+	rc=$?
+	case "$rc:$out" in
+	1:*"already holds a vmcrypt disk"*) tap_ok "ram disk: format without --force refused" ;;
+	*) tap_fail "ram disk: format without --force refused" "exit $rc: $out" ;;
 	esac
 	luuid=$(cryptsetup luksUUID /dev/ram0 2>&1)
 	out=$(ctl format /dev/ram0 --size 48M --force --vm-name other \
 		--vm-uuid 11111111-2222-4333-8444-555555555555 2>&1)
-	case "$out" in
-	*"--size creates image files, and /dev/ram0 is not one"*)
+	rc=$?
+	case "$rc:$out" in
+	1:*"--size creates image files, and /dev/ram0 is not one"*)
 		if [ -n "$luuid" ] && [ "$(cryptsetup luksUUID /dev/ram0 2>&1)" = "$luuid" ]; then
 			tap_ok "ram disk: --size refused for a block device, even with --force; header kept"
 		else
 			tap_fail "ram disk: --size refused, header kept" "$(cryptsetup luksDump /dev/ram0 2>&1 | head -n 5)"
 		fi ;;
-	*) tap_fail "ram disk: --size refused for a block device" "$out" ;;
+	*) tap_fail "ram disk: --size refused for a block device" "exit $rc: $out" ;;
 	esac
 else
 	tap_skip "ram disk, 512-byte sectors" "brd module not available"
@@ -422,9 +435,10 @@ cp "$IMG" "$W/bad.img"
 cryptsetup token export --token-id 0 "$IMG2" >"$W/tok2.json" 2>/dev/null
 if cryptsetup token import --token-id 0 --token-replace --json-file "$W/tok2.json" "$W/bad.img" 2>/dev/null; then
 	out=$(ctl open "$W/bad.img" badone 2>&1)
-	case "$out" in
-	*"does not match its LUKS2 digest"*) tap_ok "DEK not matching the LUKS2 digest refused" ;;
-	*) tap_fail "DEK not matching the LUKS2 digest refused" "$out" ;;
+	rc=$?
+	case "$rc:$out" in
+	1:*"does not match its LUKS2 digest"*) tap_ok "DEK not matching the LUKS2 digest refused" ;;
+	*) tap_fail "DEK not matching the LUKS2 digest refused" "exit $rc: $out" ;;
 	esac
 else
 	tap_fail "DEK not matching the LUKS2 digest refused" "cryptsetup token import failed"
@@ -435,9 +449,10 @@ sed 's/"kek_id":"[^"]*"/"kek_id":"987654"/' "$W/tok2.json" >"$W/tok3.json"
 cp "$IMG2" "$W/missing.img"
 cryptsetup token import --token-id 0 --token-replace --json-file "$W/tok3.json" "$W/missing.img" 2>/dev/null
 out=$(ctl open "$W/missing.img" miss 2>&1)
-case "$out" in
-*"is locked: key 987654 not found on provider kms1"*) tap_ok "key missing on the KMS: clear error" ;;
-*) tap_fail "key missing on the KMS: clear error" "$out" ;;
+rc=$?
+case "$rc:$out" in
+1:*"is locked: key 987654 not found on provider kms1"*) tap_ok "key missing on the KMS: clear error" ;;
+*) tap_fail "key missing on the KMS: clear error" "exit $rc: $out" ;;
 esac
 if [ "$(e2e_event_count key.missing)" -ge 1 ] &&
    grep '"event":"disk.open"' "$E2E_STATE/events.jsonl" | grep -q 'not found on provider'; then
@@ -543,13 +558,14 @@ dmsetup remove e2e-other 2>/dev/null
 # --- not a vmcrypt disk ---
 truncate -s 32M "$W/plain.img"
 out=$(ctl open "$W/plain.img" 2>&1)
-case "$out" in
-*"is not a vmcrypt disk"*) tap_ok "open of a non-LUKS file refused clearly" ;;
-*) tap_fail "open of a non-LUKS file refused clearly" "$out" ;;
+rc=$?
+case "$rc:$out" in
+1:*"is not a vmcrypt disk"*) tap_ok "open of a non-LUKS file refused clearly" ;;
+*) tap_fail "open of a non-LUKS file refused clearly" "exit $rc: $out" ;;
 esac
 
 out=$(ctl list 2>&1)
-if [ "$(ctl list --json | grep -c '"name"')" = 0 ]; then
+if lj=$(ctl list --json) && [ "$(printf '%s' "$lj" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["disks"]))')" = 0 ]; then
 	tap_ok "list is empty after close"
 else
 	tap_fail "list is empty after close" "$out"

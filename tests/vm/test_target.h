@@ -434,19 +434,25 @@ static inline int vmc_brd(unsigned int mib)
 }
 
 /*
- * Free memory in KiB after dropping the page cache: the buddy allocator's
- * free pages and those on the per-CPU lists, which MemFree leaves out (it
- * moved by megabytes over cycles that leak nothing). -1 on failure.
+ * Memory in KiB that the kernel holds for nobody we can see, as a
+ * baseline for leak checks: after dropping the page cache, the buddy
+ * allocator's free pages and those on the per-CPU lists (which MemFree
+ * leaves out: it moved by megabytes over cycles that leak nothing), plus
+ * what this test process holds itself (RSS and page tables: the ASan
+ * build's quarantine grows by megabytes over a test). -1 on failure.
  */
 static inline long long vmc_mem_free_kib(void)
 {
-	char out[32];
+	char out[32], self[32];
 
 	if (vmc_sh("sync; echo 3 > /proc/sys/vm/drop_caches") ||
 	    vmc_sh_out(out, sizeof(out),
-		       "awk '/^ *nr_free_pages/ { f += $2 } /^ *count:/ { c += $2 } END { print (f + c) * 4 }' /proc/zoneinfo"))
+		       "awk '/^ *nr_free_pages/ { f += $2 } /^ *count:/ { c += $2 } END { print (f + c) * 4 }' /proc/zoneinfo") ||
+	    vmc_sh_out(self, sizeof(self),
+		       "awk '/^(VmRSS|VmPTE):/ { k += $2 } END { print k + 0 }' /proc/%d/status",
+		       (int)getpid()))
 		return -1;
-	return strtoll(out, NULL, 10);
+	return strtoll(out, NULL, 10) + strtoll(self, NULL, 10);
 }
 
 /* A loop device over a new sparse file of @mib MiB in /tmp. */

@@ -3,9 +3,10 @@
  * test_target_module.c - dm-vmcrypt's module life cycle: rmmod is refused
  * while a device exists, and 20 load / create / I/O / remove / unload
  * cycles leave nothing behind: every cycle writes 1 MiB (a device's page
- * reserve and its bounce pages are 1 MiB each), and free memory must not
- * drop by 2 MiB over the 20 (it moves by tens of KiB over cycles of
- * dm-crypt, which leak nothing); the runner checks the kernel log for
+ * reserve and its bounce pages are 1 MiB each), and free memory (with what
+ * the test process holds itself, vmc_mem_free_kib()) must not drop by
+ * 2 MiB over the 20 (it moves by tens of KiB over cycles of dm-crypt, which
+ * leak nothing); the runner checks the kernel log for
  * warnings and refcount or list corruption (Debian's kernel has no
  * kmemleak). The module is loaded again at the end for the tests that
  * follow.
