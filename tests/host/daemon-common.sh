@@ -263,11 +263,10 @@ h_expect_status() {
 	fi
 }
 
-# h_event_check NAME PYTHON_EXPR [DESC]: some record r of daemon NAME's
-# event log satisfies the Python expression over r (a dict).
-# 0: a record of NAME's event log matches EXPR; 1: none does; 2: the log
-# cannot be read or parsed. A record lacking a field EXPR reads does not
-# match.
+# h_event_has NAME PYTHON_EXPR: 0 when some record r (a dict) of daemon
+# NAME's event log satisfies the Python expression over r; 1 when none
+# does; 2 when the log cannot be read or parsed. A record lacking a field
+# the expression reads does not match.
 h_event_has() {
 	$PY - "$(h_events "$1")" "$2" <<'PYEOF'
 import json, sys
