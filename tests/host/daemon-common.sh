@@ -124,17 +124,22 @@ h_daemons_final() {
 }
 
 # h_daemon_final NAME: stop NAME as a test case: SIGTERM must give exit
-# 0 and the log no sanitizer report (ASan's leak check runs at exit).
+# 0 (and so must every stop since the last such case: restarts), and the
+# log no sanitizer report (ASan's leak check runs at exit).
 h_daemon_final() {
 	if ! h_daemon_stop "$1"; then
 		sed 's/^/# /' "$T/$1.log" | tail -n 30
 		tap_fail "vmcryptd $1 exits cleanly on SIGTERM" "exit status $h_rc"
+	elif [ -n "$H_STOP_ERR" ]; then
+		# an earlier stop of this test (a restart) went wrong
+		tap_fail "vmcryptd $1 exits cleanly on SIGTERM" "earlier:$H_STOP_ERR"
 	elif grep -Eq "Sanitizer|runtime error" "$T/$1.log"; then
 		sed 's/^/# /' "$T/$1.log" | tail -n 30
 		tap_fail "vmcryptd $1 exits cleanly on SIGTERM" "sanitizer report"
 	else
 		tap_ok "vmcryptd $1 exits cleanly on SIGTERM"
 	fi
+	H_STOP_ERR=
 }
 
 # h_secret_gone DESC NAME SECRET...: a test case, ok when no SECRET (text,
