@@ -106,6 +106,14 @@ h_daemon_stop() {
 	return $h_rc
 }
 
+# h_sanitizer_report LOG...: print the first sanitizer report lines found
+# in the logs (with context, as comments); 0 when there was one.
+h_sanitizer_report() {
+	h_rep=$(grep -h -E -A5 "Sanitizer|runtime error" "$@" 2>/dev/null | head -40)
+	[ -n "$h_rep" ] || return 1
+	printf '%s\n' "$h_rep" | sed 's/^/# /'
+}
+
 # h_daemons_final: one test case for every daemon of the test: stop those
 # still running; every stop so far gave exit 0, and no log has a
 # sanitizer report (ASan's leak check runs at exit).
@@ -113,13 +121,10 @@ h_daemons_final() {
 	for f in "$T"/*.dpid; do
 		[ -e "$f" ] && h_daemon_stop "$(basename "$f" .dpid)"
 	done
-	if [ -z "$H_STOP_ERR" ] &&
-	   ! grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log >/dev/null 2>&1; then
-		tap_ok "every vmcryptd exited 0 on SIGTERM, no sanitizer report in their logs"
-	else
-		grep -h -A5 "AddressSanitizer\|runtime error\|LeakSanitizer" "$T"/*.log 2>/dev/null |
-			sed 's/^/# /' | head -40
+	if h_sanitizer_report "$T"/*.log || [ -n "$H_STOP_ERR" ]; then
 		tap_fail "every vmcryptd exited 0 on SIGTERM, no sanitizer report in their logs" "$H_STOP_ERR"
+	else
+		tap_ok "every vmcryptd exited 0 on SIGTERM, no sanitizer report in their logs"
 	fi
 }
 
@@ -133,8 +138,7 @@ h_daemon_final() {
 	elif [ -n "$H_STOP_ERR" ]; then
 		# an earlier stop of this test (a restart) went wrong
 		tap_fail "vmcryptd $1 exits cleanly on SIGTERM" "earlier:$H_STOP_ERR"
-	elif grep -Eq "Sanitizer|runtime error" "$T/$1.log"; then
-		sed 's/^/# /' "$T/$1.log" | tail -n 30
+	elif h_sanitizer_report "$T/$1.log"; then
 		tap_fail "vmcryptd $1 exits cleanly on SIGTERM" "sanitizer report"
 	else
 		tap_ok "vmcryptd $1 exits cleanly on SIGTERM"
