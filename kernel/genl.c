@@ -4,9 +4,14 @@
  * vmcrypt.h): a feature query, a per-device dump of key state and
  * counters, and the multicast group "events". Every target instance is on
  * a module-global list from the end of its constructor to the start of its
- * destructor. Events are sent from process context only; I/O errors, seen
- * in completion context, reach the group through a rate-limited work item.
- * No key byte is ever put in a message.
+ * destructor, in the order of an id that is never reused, so that a dump
+ * resumes after the last instance it sent even when instances before it
+ * went away. A reload puts two tables of one device on the list until the
+ * old one is destroyed: an instance is "live" from the ->preresume of its
+ * table (dm core resumes only the table it has just swapped in) until
+ * another table of its device is resumed. Events are sent from process
+ * context only; I/O errors, seen in completion context, reach the group
+ * through a rate-limited work item. No key byte is ever put in a message.
  */
 #include <linux/module.h>
 #include <net/genetlink.h>
@@ -15,7 +20,8 @@
 #include "vmcrypt.h"
 
 static LIST_HEAD(vmc_devs);
-static DEFINE_MUTEX(vmc_devs_lock);
+static DEFINE_MUTEX(vmc_devs_lock);	/* the list, ->nl_id, ->live */
+static unsigned long vmc_last_id;
 
 static const char * const vmc_options[] = {
 	"sector_size", "iv_large_sectors", "allow_discards",
@@ -131,7 +137,8 @@ static int vmc_put_dev(struct sk_buff *skb, struct vmc_dev *vc)
 	    vmc_put_u64(skb, VMCRYPT_A_DEV_WRITES, s.writes) ||
 	    vmc_put_u64(skb, VMCRYPT_A_DEV_WRITE_BYTES, s.write_bytes) ||
 	    vmc_put_u64(skb, VMCRYPT_A_DEV_CRYPTO_ERRORS, s.crypto_errors) ||
-	    vmc_put_u64(skb, VMCRYPT_A_DEV_IO_ERRORS, s.io_errors))
+	    vmc_put_u64(skb, VMCRYPT_A_DEV_IO_ERRORS, s.io_errors) ||
+	    nla_put_u8(skb, VMCRYPT_A_DEV_LIVE, vc->live))
 		goto out;
 	r = 0;
 out:
@@ -154,14 +161,15 @@ static int vmc_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
+	/* the first line of the live table, else of the first table loaded */
 	mutex_lock(&vmc_devs_lock);
 	list_for_each_entry(vc, &vmc_devs, node) {
+		if (found && (found->live || !vc->live))
+			continue;
 		mutex_lock(&vc->lock);
 		if (!strcmp(vmc_nl_name(vc), name))
 			found = vc;
 		mutex_unlock(&vc->lock);
-		if (found)
-			break;
 	}
 	if (!found) {
 		mutex_unlock(&vmc_devs_lock);
@@ -180,16 +188,16 @@ static int vmc_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* cb->args[0]: index of the next device to emit. */
+/* cb->args[0]: the id of the last instance sent (ids start at 1). */
 static int vmc_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	long idx = 0, start = cb->args[0];
+	unsigned long last = cb->args[0];
 	struct vmc_dev *vc;
 	void *hdr;
 
 	mutex_lock(&vmc_devs_lock);
 	list_for_each_entry(vc, &vmc_devs, node) {
-		if (idx++ < start)
+		if (vc->nl_id <= last)
 			continue;
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, &vmc_family, NLM_F_MULTI,
@@ -201,7 +209,7 @@ static int vmc_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			goto full;
 		}
 		genlmsg_end(skb, hdr);
-		cb->args[0] = idx;
+		cb->args[0] = vc->nl_id;
 	}
 full:
 	mutex_unlock(&vmc_devs_lock);
@@ -303,7 +311,26 @@ void vmc_genl_register(struct vmc_dev *vc)
 	vmc_nl_name(vc);
 	mutex_unlock(&vc->lock);
 	mutex_lock(&vmc_devs_lock);
+	vc->nl_id = ++vmc_last_id;
 	list_add_tail(&vc->node, &vmc_devs);
+	mutex_unlock(&vmc_devs_lock);
+}
+
+/*
+ * @vc's table is now its device's live table: the instances of the
+ * device's other tables (the one it replaced) are not. Process context.
+ */
+void vmc_genl_mark_live(struct vmc_dev *vc)
+{
+	struct mapped_device *md = dm_table_get_md(vc->ti->table);
+	struct vmc_dev *other;
+
+	mutex_lock(&vmc_devs_lock);
+	list_for_each_entry(other, &vmc_devs, node)
+		if (other->ti->table != vc->ti->table &&
+		    dm_table_get_md(other->ti->table) == md)
+			other->live = false;
+	vc->live = true;
 	mutex_unlock(&vmc_devs_lock);
 }
 

@@ -542,6 +542,8 @@ static int vmc_preresume(struct dm_target *ti)
 	struct vmc_dev *vc = ti->private;
 	int r = 0;
 
+	/* dm core resumes only the live table, a new one just swapped in */
+	vmc_genl_mark_live(vc);
 	mutex_lock(&vc->lock);
 	if (vc->key_state != VMCRYPT_KEY_SET) {
 		DMERR("%s: cannot resume: no key (send \"key set\" first)",

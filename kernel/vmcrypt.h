@@ -103,7 +103,9 @@ struct vmc_dev {
 	atomic64_t io_errors;
 
 	/* netlink: registry and rate-limited I/O error events */
-	struct list_head node;
+	struct list_head node;		/* under genl.c's vmc_devs_lock */
+	unsigned long nl_id;		/* registry order, never reused */
+	bool live;			/* the device's live table (see genl.c) */
 	char name[DM_NAME_LEN];		/* dm name, last seen (under @lock) */
 	struct ratelimit_state err_rs;
 	atomic64_t err_pending;
@@ -182,6 +184,7 @@ int vmc_genl_init(void);
 void vmc_genl_exit(void);
 void vmc_genl_register(struct vmc_dev *vc);
 void vmc_genl_unregister(struct vmc_dev *vc);
+void vmc_genl_mark_live(struct vmc_dev *vc);
 int vmc_genl_event(struct vmc_dev *vc, int type, u64 errors);
 void vmc_genl_err_work(struct work_struct *work);
 void vmc_io_error(struct vmc_dev *vc, bool crypto);

@@ -54,6 +54,7 @@ static struct nla_policy vmc_policy[VMCRYPT_A_MAX + 1] = {
 	[VMCRYPT_A_DEV_IO_ERRORS] = { .type = NLA_U64 },
 	[VMCRYPT_A_EVENT_TYPE] = { .type = NLA_U32 },
 	[VMCRYPT_A_EVENT_ERRORS] = { .type = NLA_U64 },
+	[VMCRYPT_A_DEV_LIVE] = { .type = NLA_U8 },
 };
 
 /* libnl error code to -errno, for failures that did not come from the kernel. */
@@ -338,6 +339,8 @@ static int parse_dev(struct nlattr **tb, struct vmc_dev_info *d)
 	d->write_bytes = get_u64(tb, VMCRYPT_A_DEV_WRITE_BYTES);
 	d->crypto_errors = get_u64(tb, VMCRYPT_A_DEV_CRYPTO_ERRORS);
 	d->io_errors = get_u64(tb, VMCRYPT_A_DEV_IO_ERRORS);
+	/* a module older than the attribute: not known */
+	d->live = tb[VMCRYPT_A_DEV_LIVE] ? nla_get_u8(tb[VMCRYPT_A_DEV_LIVE]) : -1;
 	return 0;
 }
 

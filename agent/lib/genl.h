@@ -45,6 +45,7 @@ struct vmc_dev_info {
 	uint64_t reads, read_bytes;
 	uint64_t writes, write_bytes;
 	uint64_t crypto_errors, io_errors;
+	int live;	/* 1: the live table, 0: loaded or replaced, -1: not said */
 };
 
 struct vmc_event {

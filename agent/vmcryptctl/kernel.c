@@ -198,12 +198,15 @@ static struct json_object *dev_json(const struct vmc_dev_info *d)
 			       json_object_new_uint64(d->crypto_errors));
 	json_object_object_add(o, "io_errors",
 			       json_object_new_uint64(d->io_errors));
+	if (d->live >= 0)
+		json_object_object_add(o, "live", json_object_new_boolean(d->live));
 	return o;
 }
 
 static void dev_text(const struct vmc_dev_info *d)
 {
 	printf("%s:\n"
+	       "%s"
 	       "  key:           %s (%u bytes, %s)\n"
 	       "  layout:        sector_size %u, iv_offset %" PRIu64
 	       ", offset %" PRIu64 ", length %" PRIu64 " sectors\n"
@@ -211,7 +214,9 @@ static void dev_text(const struct vmc_dev_info *d)
 	       "  reads:         %" PRIu64 " (%" PRIu64 " bytes)\n"
 	       "  writes:        %" PRIu64 " (%" PRIu64 " bytes)\n"
 	       "  errors:        crypto %" PRIu64 ", I/O %" PRIu64 "\n",
-	       d->name, d->key_desc, d->key_size,
+	       d->name,
+	       d->live == 0 ? "  table:         inactive (loaded and not resumed, or replaced)\n" : "",
+	       d->key_desc, d->key_size,
 	       vmc_key_state_name(d->key_state), d->sector_size, d->iv_offset,
 	       d->offset, d->length, d->driver, d->async ? "async" : "sync",
 	       d->reads, d->read_bytes, d->writes, d->write_bytes,

@@ -67,6 +67,25 @@ dd if=/dev/zero of=/dev/mapper/$name bs=4096 count=3 oflag=direct 2>/dev/null
 tap_check "stats NAME" sh -c "'$ctl' kernel stats $name | grep -q 'writes: *3 (12288 bytes)'"
 tap_check "stats --json NAME" sh -c "'$ctl' kernel stats --json $name | grep -q '\"write_bytes\":12288'"
 tap_check "stats --json lists the device" sh -c "'$ctl' kernel stats --json | grep -q '\"name\":\"$name\"'"
+# a reloaded table waiting for its resume: listed too, as inactive
+tap_check "reload a table of half the length" dmsetup reload $name --table "0 4096 ${table#0 8192 }"
+"$ctl" kernel stats >"$tmp/st" 2>&1
+if [ "$(grep -c "^$name:" "$tmp/st")" -eq 2 ] && [ "$(grep -c 'table: *inactive' "$tmp/st")" -eq 1 ] &&
+   sed -n '/table: *inactive/,/layout/p' "$tmp/st" | grep -q 'length 4096 sectors'; then
+	tap_ok "stats: the reloaded table is listed as inactive"
+else
+	tap_fail "stats: the reloaded table is listed as inactive" "$(cat "$tmp/st")"
+fi
+"$ctl" kernel stats --json >"$tmp/st.json" 2>&1
+if python3 -c 'import json, sys
+mine = [(d["length"], d["live"]) for d in json.load(open(sys.argv[1])) if d["name"] == sys.argv[2]]
+sys.exit(sorted(mine) != [(4096, False), (8192, True)])' "$tmp/st.json" $name; then
+	tap_ok "stats --json: one live table, one inactive"
+else
+	tap_fail "stats --json: one live table, one inactive" "$(cat "$tmp/st.json")"
+fi
+tap_check "stats NAME: the live table" sh -c "'$ctl' kernel stats $name | grep -q 'length 8192 sectors'"
+tap_check "discard the reloaded table" dmsetup clear $name
 "$ctl" kernel stats vmct-no-such-dev >/dev/null 2>"$tmp/e"
 rc=$?
 if [ $rc -eq 1 ] && grep -q "no vmcrypt device" "$tmp/e"; then tap_ok "stats unknown NAME: exit 1"
@@ -83,7 +102,8 @@ mon=
 if [ $rc -eq 0 ]; then tap_ok "monitor exits 0 on SIGINT"
 else tap_fail "monitor exits 0 on SIGINT" "rc=$rc $(cat "$tmp/mon.err")"; fi
 events=$(grep "\"device\":\"$name\"" "$tmp/mon" | sed -n 's/.*"event":"\([a-z_]*\)".*/\1/p' | tr '\n' ' ')
-if [ "$events" = "device_created key_wiped key_set device_removed " ]; then
+# created and removed follow table instances: the reload and the clear too
+if [ "$events" = "device_created device_created device_removed key_wiped key_set device_removed " ]; then
 	tap_ok "monitor prints the events as JSON lines"
 else
 	tap_fail "monitor prints the events as JSON lines" "got: $events; $(cat "$tmp/mon")"

@@ -3,16 +3,23 @@
  * test_netlink.c - the generic netlink family "vmcrypt" of dm-vmcrypt,
  * through the agent's client (agent/lib/genl.c): ABI version, features,
  * per-device stats equal to the I/O done (also when every CPU does some
- * of it: the counters are per CPU and summed), DEV_GET by name, events
- * (created, key wiped, key set, I/O error, removed), and refusal of
- * callers without CAP_NET_ADMIN.
+ * of it: the counters are per CPU and summed), DEV_GET by name, the live
+ * and the inactive table of a reload, a dump in several rounds that a
+ * removal between them must not make skip a device, events (created, key
+ * wiped, key set, I/O error, removed), and refusal of callers without
+ * CAP_NET_ADMIN.
  */
 #include <linux/capability.h>
+#include <linux/genetlink.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
 #include <uapi/linux/vmcrypt.h>
 
 #include "kselftest_harness.h"
@@ -22,6 +29,12 @@
 #define DNAME "vmct_nl"
 #define ENAME "vmct_nl_err"
 #define DEV "/dev/mapper/" DNAME
+#define NR_DUMP_DEVS 64		/* a dump of several rounds */
+
+static void dump_dev_name(char *buf, size_t len, int i)
+{
+	snprintf(buf, len, "vmct_nld%02d", i);
+}
 
 FIXTURE(nl) {
 	struct vmc_genl *g;
@@ -45,6 +58,14 @@ FIXTURE_SETUP(nl)
 
 FIXTURE_TEARDOWN(nl)
 {
+	char name[32];
+	int i;
+
+	for (i = 0; i < NR_DUMP_DEVS; i++) {
+		dump_dev_name(name, sizeof(name), i);
+		if (vmc_dm_exists(name))
+			vmc_dm_remove(name);
+	}
 	vmc_genl_close(self->g);
 	vmc_dm_remove(DNAME);
 	vmc_dm_remove(ENAME);
@@ -222,6 +243,187 @@ TEST_F(nl, stats_sum_every_cpu)
 	EXPECT_EQ(fd_.d.write_bytes, in.write_bytes);
 	EXPECT_EQ(0, in.crypto_errors);
 	EXPECT_EQ(0, in.io_errors);
+}
+
+/* The instances of one name in a dump: the live table's and the other's. */
+struct instances {
+	const char *name;
+	int n, n_live, n_inactive;
+	struct vmc_dev_info live, inactive;
+};
+
+static int find_instances(const struct vmc_dev_info *d, void *arg)
+{
+	struct instances *f = arg;
+
+	if (strcmp(d->name, f->name))
+		return 0;
+	f->n++;
+	if (d->live == 1) {
+		f->live = *d;
+		f->n_live++;
+	} else if (d->live == 0) {
+		f->inactive = *d;
+		f->n_inactive++;
+	}
+	return 0;
+}
+
+static int dump_instances(struct vmc_genl *g, const char *name,
+			  struct instances *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->name = name;
+	return vmc_genl_dev_dump(g, find_instances, in);
+}
+
+/*
+ * A reload puts a second table of the device beside the live one until
+ * the resume swaps them: the dump says which one is live, and DEV_GET
+ * answers for the live one, before and after the swap. A device whose only
+ * table was never resumed is still found, as inactive.
+ */
+TEST_F(nl, reload_live_table)
+{
+	static struct instances in;
+	static struct vmc_dev_info d;
+	char desc2[64], table2[256];
+	key_serial_t key2;
+
+	snprintf(desc2, sizeof(desc2), "vmct%d:nl2", getpid());
+	key2 = vmc_add_key("logon", desc2, NULL, 64);
+	ASSERT_GT(key2, 0);
+	snprintf(table2, sizeof(table2),
+		 "0 4096 vmcrypt aes-xts-plain64 :64:logon:%s 0 /dev/ram0 0 1 sector_size:4096",
+		 desc2);
+	ASSERT_EQ(0, vmc_dm_create(DNAME, self->table));
+	ASSERT_EQ(0, dump_instances(self->g, DNAME, &in));
+	EXPECT_EQ(1, in.n);
+	EXPECT_EQ(1, in.n_live);
+
+	ASSERT_EQ(0, vmc_dm_reload(DNAME, table2));
+	ASSERT_EQ(0, dump_instances(self->g, DNAME, &in));
+	ASSERT_EQ(2, in.n);
+	ASSERT_EQ(1, in.n_live);
+	ASSERT_EQ(1, in.n_inactive);
+	EXPECT_EQ(8192, in.live.length);
+	EXPECT_STREQ(self->desc, in.live.key_desc);
+	EXPECT_EQ(4096, in.inactive.length);
+	EXPECT_STREQ(desc2, in.inactive.key_desc);
+	ASSERT_EQ(0, vmc_genl_dev_get(self->g, DNAME, &d));
+	EXPECT_EQ(1, d.live);
+	EXPECT_EQ(8192, d.length);
+
+	ASSERT_EQ(0, vmc_dm_resume(DNAME));
+	ASSERT_EQ(0, dump_instances(self->g, DNAME, &in));
+	EXPECT_EQ(1, in.n);
+	ASSERT_EQ(1, in.n_live);
+	EXPECT_EQ(4096, in.live.length);
+	EXPECT_STREQ(desc2, in.live.key_desc);
+	ASSERT_EQ(0, vmc_genl_dev_get(self->g, DNAME, &d));
+	EXPECT_EQ(1, d.live);
+	EXPECT_EQ(4096, d.length);
+
+	/* a device with no table, then a table loaded and not resumed */
+	ASSERT_EQ(0, vmc_dm_simple(DM_DEVICE_CREATE, ENAME));
+	ASSERT_EQ(0, vmc_dm_reload(ENAME, table2));
+	ASSERT_EQ(0, vmc_genl_dev_get(self->g, ENAME, &d));
+	EXPECT_EQ(0, d.live);
+	EXPECT_EQ(4096, d.length);
+	ASSERT_EQ(0, dump_instances(self->g, ENAME, &in));
+	EXPECT_EQ(1, in.n);
+	EXPECT_EQ(1, in.n_inactive);
+	keyctl_invalidate(key2);
+}
+
+/*
+ * A dump longer than one receive buffer comes in rounds, each produced
+ * when the previous one is read and resuming where it stopped. A device
+ * removed between two rounds must not make the next one skip a device
+ * that is still there. A raw socket with a 4 KiB buffer keeps each round
+ * small (the kernel sizes them by the reader's buffer).
+ */
+TEST_F(nl, dump_resumes_after_removal)
+{
+	static char buf[4096] __attribute__((aligned(8)));
+	static int seen[NR_DUMP_DEVS];
+	struct {
+		struct nlmsghdr n;
+		struct genlmsghdr g;
+	} req;
+	struct nlattr *tb[VMCRYPT_A_MAX + 1];
+	char name[32], table[256];
+	int fd, fam, i, done = 0, rounds = 0, removed = -1;
+	struct nl_sock *sk;
+
+	for (i = 0; i < NR_DUMP_DEVS; i++) {
+		dump_dev_name(name, sizeof(name), i);
+		snprintf(table, sizeof(table),
+			 "0 8 vmcrypt aes-xts-plain64 :64:logon:%s 0 /dev/ram0 %d 1 sector_size:4096",
+			 self->desc, i * 8);
+		ASSERT_EQ(0, vmc_dm_create(name, table));
+	}
+	sk = nl_socket_alloc();
+	ASSERT_TRUE(sk != NULL);
+	ASSERT_EQ(0, genl_connect(sk));
+	fam = genl_ctrl_resolve(sk, VMCRYPT_GENL_NAME);
+	nl_socket_free(sk);
+	ASSERT_GT(fam, 0);
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	ASSERT_GE(fd, 0);
+	memset(&req, 0, sizeof(req));
+	req.n.nlmsg_len = sizeof(req);
+	req.n.nlmsg_type = fam;
+	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.n.nlmsg_seq = 1;
+	req.g.cmd = VMCRYPT_CMD_DEV_GET;
+	req.g.version = VMCRYPT_GENL_VERSION;
+	ASSERT_EQ((ssize_t)sizeof(req), send(fd, &req, sizeof(req), 0));
+	while (!done) {
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		struct nlmsghdr *nlh;
+		int first = -1;
+		ssize_t n = recvmsg(fd, &mh, 0);
+
+		ASSERT_GT(n, 0);
+		ASSERT_EQ(0, mh.msg_flags & MSG_TRUNC);
+		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, n);
+		     nlh = NLMSG_NEXT(nlh, n)) {
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			ASSERT_EQ(fam, nlh->nlmsg_type);
+			ASSERT_EQ(0, genlmsg_parse(nlh, 0, tb, VMCRYPT_A_MAX, NULL));
+			ASSERT_TRUE(tb[VMCRYPT_A_DEV_NAME] != NULL);
+			if (sscanf(nla_get_string(tb[VMCRYPT_A_DEV_NAME]),
+				   "vmct_nld%d", &i) != 1 || i < 0 || i >= NR_DUMP_DEVS)
+				continue;
+			seen[i]++;
+			if (first < 0)
+				first = i;
+		}
+		if (first >= 0)
+			rounds++;
+		/*
+		 * Reading round 1 produced round 2: remove round 1's first
+		 * device, so that round 3 and later start after a gap.
+		 */
+		if (rounds == 1 && removed < 0 && first >= 0) {
+			removed = first;
+			dump_dev_name(name, sizeof(name), removed);
+			vmc_dm_remove(name);
+			ASSERT_FALSE(vmc_dm_exists(name));
+		}
+	}
+	close(fd);
+	TH_LOG("%d devices in %d rounds, device %d removed after round 1",
+	       NR_DUMP_DEVS, rounds, removed);
+	ASSERT_GE(rounds, 3);
+	for (i = 0; i < NR_DUMP_DEVS; i++)
+		EXPECT_EQ(1, seen[i]) TH_LOG("device %d seen %d times", i, seen[i]);
 }
 
 struct evlog {

@@ -251,24 +251,40 @@ static inline int vmc_dm_run(struct dm_task *dmt)
 	return ok ? 0 : -EIO;
 }
 
-/* Make (load and resume) a dm device from "<start> <len> <type> <params>". */
-static inline int vmc_dm_create(const char *name, const char *table)
+/*
+ * Run task @type (create, or reload: load an inactive table) with the
+ * one-line table "<start> <len> <type> <params>".
+ */
+static inline int vmc_dm_table_task(int type, const char *name,
+				    const char *table)
 {
 	unsigned long long start, len;
-	char type[64];
+	char target[64];
 	int n = 0;
 	struct dm_task *dmt;
 
-	if (sscanf(table, "%llu %llu %63s %n", &start, &len, type, &n) != 3 || !n)
+	if (sscanf(table, "%llu %llu %63s %n", &start, &len, target, &n) != 3 || !n)
 		return -EINVAL;
-	dmt = vmc_dm_task(DM_DEVICE_CREATE, name);
+	dmt = vmc_dm_task(type, name);
 	if (!dmt)
 		return -ENOMEM;
-	if (!dm_task_add_target(dmt, start, len, type, table + n)) {
+	if (!dm_task_add_target(dmt, start, len, target, table + n)) {
 		dm_task_destroy(dmt);
 		return -ENOMEM;
 	}
 	return vmc_dm_run(dmt);
+}
+
+/* Make (load and resume) a dm device. */
+static inline int vmc_dm_create(const char *name, const char *table)
+{
+	return vmc_dm_table_task(DM_DEVICE_CREATE, name, table);
+}
+
+/* Load an inactive table; vmc_dm_resume() swaps it in. */
+static inline int vmc_dm_reload(const char *name, const char *table)
+{
+	return vmc_dm_table_task(DM_DEVICE_RELOAD, name, table);
 }
 
 static inline int vmc_dm_simple(int type, const char *name)

@@ -47,6 +47,11 @@
  *     VMCRYPT_A_DEV_CRYPTO_ERRORS   u64    requests failed by the cipher
  *     VMCRYPT_A_DEV_IO_ERRORS       u64    requests failed by the backing
  *                                          device or for misalignment
+ *     VMCRYPT_A_DEV_LIVE            u8     1: the device's live table; 0: a
+ *                                          table loaded and not yet resumed,
+ *                                          or one a reload has replaced
+ *   The doit reply is the live table's first vmcrypt line if there is one,
+ *   else the first line of the table loaded first.
  *
  * Multicast group "events" (VMCRYPT_MCGRP_EVENTS), command VMCRYPT_CMD_EVENT:
  *     VMCRYPT_A_EVENT_TYPE          u32    enum vmcrypt_event_type
@@ -109,6 +114,7 @@ enum vmcrypt_attr {
 	VMCRYPT_A_DEV_IO_ERRORS,
 	VMCRYPT_A_EVENT_TYPE,
 	VMCRYPT_A_EVENT_ERRORS,
+	VMCRYPT_A_DEV_LIVE,
 	__VMCRYPT_A_MAX
 };
 
