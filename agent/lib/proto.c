@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,28 @@ bad:
 	proto_wipe_secrets(o);
 	json_object_put(o);
 	return r;
+}
+
+static bool name_listed(const char *const *list, const char *name)
+{
+	for (; list && *list; list++)
+		if (!strcmp(*list, name))
+			return true;
+	return false;
+}
+
+int proto_check_args(struct json_object *args, const char *const *known,
+		     const char *const *more, const char **unknown)
+{
+	*unknown = NULL;
+	json_object_object_foreach(args, name, v) {
+		(void)v;
+		if (!name_listed(known, name) && !name_listed(more, name)) {
+			*unknown = name;
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 struct json_object *proto_request(const char *op, struct json_object *args)

@@ -65,6 +65,17 @@ int proto_parse_request(const char *buf, size_t len, struct json_object **req,
 			const char **op, struct json_object **args,
 			char *err, size_t errlen);
 
+/*
+ * Refuse arguments an operation does not take: 0 when every member of the
+ * object @args is named in the NULL-terminated list @known or in @more
+ * (either may be NULL: no names), else -EINVAL with *@unknown pointing at
+ * the first other member's name (owned by @args). A request is never
+ * served with an argument the daemon would ignore: a newer client's
+ * "force" or "dry_run" must not be dropped silently.
+ */
+int proto_check_args(struct json_object *args, const char *const *known,
+		     const char *const *more, const char **unknown);
+
 /* Build a request object; takes ownership of @args (may be NULL). */
 struct json_object *proto_request(const char *op, struct json_object *args);
 

@@ -103,6 +103,12 @@ struct op_desc {
 	const char *name;
 	enum role role;		/* minimum role; ROLE_NONE: anyone */
 	op_fn fn;
+	/*
+	 * The members of args it takes (NULL-terminated); any other is
+	 * refused before fn runs. NULL: fn checks them itself
+	 * (request_unknown_arg()).
+	 */
+	const char *const *args;
 };
 
 struct daemon_module {
@@ -116,6 +122,14 @@ extern const struct op_desc daemon_ops[];
 extern const size_t daemon_n_ops;
 extern const struct daemon_module daemon_modules[];
 extern const size_t daemon_n_modules;
+
+/*
+ * Refuse argument @name (from proto_check_args()), which @what ("operation
+ * 'disk.open'") does not take: "@what has no argument '@name'@hint", the
+ * name quoted only when it is plain printable text. Returns -EINVAL.
+ */
+int request_unknown_arg(struct request *rq, const char *what,
+			const char *name, const char *hint);
 
 /* Set the error text returned to the client (first call wins). */
 void request_error(struct request *rq, const char *fmt, ...)

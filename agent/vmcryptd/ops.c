@@ -7,41 +7,75 @@
  * Roles: viewer may read status, lists and events but never create, fetch
  * or use a key; operator does disk and key work; admin also manages
  * providers and persistence. ROLE_NONE: anyone who can connect.
+ *
+ * Each operation lists the members of "args" it takes; vmcryptd refuses a
+ * request with any other before the handler runs (NULL: the handler
+ * checks, as provider.add does with its provider type's own members).
  */
 #include "vmcryptd/ops.h"
 #include "vmcryptd/persistence.h"
 
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NO_ARGS ((const char *const[]){ NULL })
+
 const struct op_desc daemon_ops[] = {
-	{ "ping",			ROLE_NONE,	op_ping },
-	{ "events.list",		ROLE_VIEWER,	op_events_list },
+	{ "ping",			ROLE_NONE,	op_ping,
+	  NO_ARGS },
+	{ "events.list",		ROLE_VIEWER,	op_events_list,
+	  ARGS("since") },
 
-	{ "provider.add",		ROLE_ADMIN,	op_provider_add },
-	{ "provider.list",		ROLE_VIEWER,	op_provider_list },
-	{ "provider.show",		ROLE_VIEWER,	op_provider_show },
-	{ "provider.test",		ROLE_ADMIN,	op_provider_test },
-	{ "provider.set-default",	ROLE_ADMIN,	op_provider_set_default },
-	{ "provider.remove",		ROLE_ADMIN,	op_provider_remove },
+	{ "provider.add",		ROLE_ADMIN,	op_provider_add,
+	  NULL },
+	{ "provider.list",		ROLE_VIEWER,	op_provider_list,
+	  NO_ARGS },
+	{ "provider.show",		ROLE_VIEWER,	op_provider_show,
+	  ARGS("name") },
+	{ "provider.test",		ROLE_ADMIN,	op_provider_test,
+	  ARGS("name") },
+	{ "provider.set-default",	ROLE_ADMIN,	op_provider_set_default,
+	  ARGS("name") },
+	{ "provider.remove",		ROLE_ADMIN,	op_provider_remove,
+	  ARGS("name") },
 
-	{ "key.create",			ROLE_OPERATOR,	op_key_create },
-	{ "key.show",			ROLE_VIEWER,	op_key_show },
-	{ "key.fetch",			ROLE_OPERATOR,	op_key_fetch },
-	{ "key.list",			ROLE_VIEWER,	op_key_list },
+	{ "key.create",			ROLE_OPERATOR,	op_key_create,
+	  ARGS("vm_name", "vm_uuid", "provider") },
+	{ "key.show",			ROLE_VIEWER,	op_key_show,
+	  ARGS("id", "provider") },
+	{ "key.fetch",			ROLE_OPERATOR,	op_key_fetch,
+	  ARGS("id", "provider", "no_cache") },
+	{ "key.list",			ROLE_VIEWER,	op_key_list,
+	  NO_ARGS },
 
-	{ "disk.format",		ROLE_OPERATOR,	op_disk_format },
-	{ "disk.open",			ROLE_OPERATOR,	op_disk_open },
-	{ "disk.close",			ROLE_OPERATOR,	op_disk_close },
-	{ "disk.list",			ROLE_VIEWER,	op_disk_list },
-	{ "disk.status",		ROLE_VIEWER,	op_disk_status },
-	{ "disk.lock",			ROLE_OPERATOR,	op_disk_lock },
-	{ "disk.unlock",		ROLE_OPERATOR,	op_disk_unlock },
-	{ "disk.rekey",			ROLE_OPERATOR,	op_disk_rekey },
+	{ "disk.format",		ROLE_OPERATOR,	op_disk_format,
+	  ARGS("path", "vm_name", "vm_uuid", "provider", "sector_size", "size",
+	       "force", "recovery_passphrase") },
+	{ "disk.open",			ROLE_OPERATOR,	op_disk_open,
+	  ARGS("path", "name") },
+	{ "disk.close",			ROLE_OPERATOR,	op_disk_close,
+	  ARGS("name") },
+	{ "disk.list",			ROLE_VIEWER,	op_disk_list,
+	  ARGS("name") },
+	{ "disk.status",		ROLE_VIEWER,	op_disk_status,
+	  ARGS("name") },
+	{ "disk.lock",			ROLE_OPERATOR,	op_disk_lock,
+	  ARGS("name", "all") },
+	{ "disk.unlock",		ROLE_OPERATOR,	op_disk_unlock,
+	  ARGS("name", "all") },
+	{ "disk.rekey",			ROLE_OPERATOR,	op_disk_rekey,
+	  ARGS("path", "shallow", "provider") },
 
-	{ "persistence.enable",		ROLE_ADMIN,	op_persistence_enable },
-	{ "persistence.disable",	ROLE_ADMIN,	op_persistence_disable },
-	{ "persistence.status",		ROLE_VIEWER,	op_persistence_status },
-	{ "provider.backup",		ROLE_ADMIN,	op_provider_backup },
-	{ "provider.backup-verify",	ROLE_ADMIN,	op_provider_backup_verify },
-	{ "provider.restore",		ROLE_ADMIN,	op_provider_restore },
+	{ "persistence.enable",		ROLE_ADMIN,	op_persistence_enable,
+	  ARGS("pcrs") },
+	{ "persistence.disable",	ROLE_ADMIN,	op_persistence_disable,
+	  NO_ARGS },
+	{ "persistence.status",		ROLE_VIEWER,	op_persistence_status,
+	  ARGS("keys") },
+	{ "provider.backup",		ROLE_ADMIN,	op_provider_backup,
+	  ARGS("name", "passphrase") },
+	{ "provider.backup-verify",	ROLE_ADMIN,	op_provider_backup_verify,
+	  ARGS("name", "pkcs12", "passphrase") },
+	{ "provider.restore",		ROLE_ADMIN,	op_provider_restore,
+	  ARGS("pkcs12", "passphrase", "name", "allow_no_tpm") },
 };
 const size_t daemon_n_ops = sizeof(daemon_ops) / sizeof(daemon_ops[0]);
 

@@ -19,7 +19,7 @@ int op_provider_add(struct daemon *d, struct request *rq,
 		    struct json_object *args, struct json_object *result)
 {
 	const struct provider_ops *ops;
-	const char *name, *type;
+	const char *name, *type, *bad;
 	struct provider *p = NULL;
 	bool made_default;
 	int r;
@@ -37,6 +37,13 @@ int op_provider_add(struct daemon *d, struct request *rq,
 	if (!ops) {
 		request_error(rq, "unknown provider type '%s'", type);
 		return -EINVAL;
+	}
+	if (proto_check_args(args, (const char *const[]){ "name", "type", NULL },
+			     ops->create_args, &bad) < 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "a provider of type '%s'", ops->type);
+		return request_unknown_arg(rq, what, bad, "");
 	}
 	/* Cheap early check; registry_add() checks again under its lock. */
 	if (provider_get(d, NULL, name, &p) == 0) {

@@ -49,6 +49,8 @@ struct provider_ops {
 	 */
 	int (*create)(struct daemon *d, struct request *rq, const char *name,
 		      struct json_object *args, struct provider **out);
+	/* The members of @args create() takes (NULL-terminated). */
+	const char *const *create_args;
 	/* Rebuild an instance from its persisted @conf at start. */
 	int (*from_json)(struct daemon *d, const char *name,
 			 struct json_object *conf, struct provider **out);

@@ -862,6 +862,7 @@ static int kmip_describe(struct provider *p, struct json_object *out)
 const struct provider_ops kmip_provider_ops = {
 	.type = "kmip",
 	.create = kmip_create,
+	.create_args = (const char *const[]){ "servers", "ca", "cert", "key", NULL },
 	.from_json = kmip_from_json,
 	.to_json = kmip_to_json,
 	.describe = kmip_describe,

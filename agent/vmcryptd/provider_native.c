@@ -640,6 +640,7 @@ static void native_free(struct provider *p)
 const struct provider_ops native_provider_ops = {
 	.type = "native",
 	.create = native_create,
+	.create_args = (const char *const[]){ "allow_no_tpm", NULL },
 	.from_json = native_from_json,
 	.to_json = native_to_json,
 	.describe = native_describe,

@@ -94,6 +94,23 @@ char *daemon_config_tcti(struct daemon *d)
 	return s;
 }
 
+int request_unknown_arg(struct request *rq, const char *what,
+			const char *name, const char *hint)
+{
+	const char *c;
+
+	/* The name reaches a terminal: quote it only if it is plain text. */
+	for (c = name; *c; c++)
+		if (*c < ' ' || *c > '~' || *c == '\'')
+			break;
+	if (!*c && c - name <= 64)
+		request_error(rq, "%s has no argument '%s'%s", what, name, hint);
+	else
+		request_error(rq, "%s was sent an argument it does not have%s",
+			      what, hint);
+	return -EINVAL;
+}
+
 int args_string(struct request *rq, struct json_object *args,
 		const char *key, bool required, const char **out)
 {

@@ -253,6 +253,7 @@ static struct json_object *handle(struct daemon *d, struct request *rq,
 {
 	const struct op_desc *od = find_op(op);
 	struct json_object *result;
+	const char *bad;
 	int r;
 
 	rq->op = op;
@@ -272,6 +273,14 @@ static struct json_object *handle(struct daemon *d, struct request *rq,
 			      .result = "refused", .error = rq->error });
 		return proto_error_response(-EACCES, rq->error,
 					    PROTO_FAILURE_REFUSED);
+	}
+	if (od->args && proto_check_args(args, od->args, NULL, &bad) < 0) {
+		char what[PROTO_MAX_OP + 16];
+
+		snprintf(what, sizeof(what), "operation '%s'", op);
+		r = request_unknown_arg(rq, what, bad,
+					" (is vmcryptctl newer than this vmcryptd?)");
+		return proto_response(r, rq->error, NULL);
 	}
 	result = json_object_new_object();
 	if (!result)

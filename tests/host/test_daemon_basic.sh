@@ -216,6 +216,35 @@ elif case == "badargs":
     send({"version": 1, "op": "provider.show", "args": {"name": 5}})
     r = recv()
     ok = r and not r["ok"] and "argument 'name' must be a string" in r["error"]
+elif case == "unknownarg":
+    # a newer client's argument is refused, never ignored
+    send({"version": 1, "op": "disk.list", "args": {"name": "x", "dry_run": True}})
+    r = recv()
+    ok = r and not r["ok"] and r["errno"] == 22 and \
+        "operation 'disk.list' has no argument 'dry_run' (is vmcryptctl newer than this vmcryptd?)" in r["error"]
+    # arguments of an operation that takes none
+    send({"version": 1, "op": "ping", "args": {"verbose": 1}})
+    r2 = recv()
+    ok = ok and r2 and not r2["ok"] and "operation 'ping' has no argument 'verbose'" in r2["error"]
+    # a name with a terminal escape is not echoed
+    send({"version": 1, "op": "disk.status", "args": {"\x1b[2Jname": "x"}})
+    r3 = recv()
+    ok = ok and r3 and not r3["ok"] and "\x1b" not in r3["error"] and \
+        "operation 'disk.status' was sent an argument it does not have" in r3["error"]
+    # provider.add: the members of the other provider type are not taken
+    send({"version": 1, "op": "provider.add",
+          "args": {"name": "n1", "type": "native", "allow_no_tpm": True, "servers": ["127.0.0.1:1"]}})
+    r4 = recv()
+    ok = ok and r4 and not r4["ok"] and "a provider of type 'native' has no argument 'servers'" in r4["error"]
+    send({"version": 1, "op": "provider.add",
+          "args": {"name": "k1", "type": "kmip", "allow_no_tpm": True}})
+    r5 = recv()
+    ok = ok and r5 and not r5["ok"] and "a provider of type 'kmip' has no argument 'allow_no_tpm'" in r5["error"]
+    # the connection still serves
+    send({"version": 1, "op": "ping"})
+    r6 = recv()
+    ok = ok and r6 and r6["ok"]
+    r = [r, r2, r3, r4, r5, r6]
 elif case == "emptypcrs":
     # "" would mean no PCR binding at all, silently
     send({"version": 1, "op": "persistence.enable", "args": {"pcrs": ""}})
@@ -224,7 +253,7 @@ elif case == "emptypcrs":
 print(r)
 sys.exit(0 if ok else 1)
 PYEOF
-for c in version toobig garbage unknown pipeline badargs emptypcrs; do
+for c in version toobig garbage unknown pipeline badargs unknownarg emptypcrs; do
 	tap_check "protocol: $c" $PY "$T/raw.py" "$T/d1/sock" "$c"
 done
 

@@ -2,7 +2,8 @@
 /*
  * test_proto.c - the control protocol (lib/proto.c): framing over a real
  * socketpair (round trip, size cap, truncation, timeout), request
- * validation (version, op, args), response round trips.
+ * validation (version, op, args), the check of argument names against an
+ * operation's list, response round trips.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -173,6 +174,41 @@ TEST(request_without_args_gets_empty_object)
 	EXPECT_TRUE(json_object_is_type(a, json_type_object));
 	EXPECT_EQ(0, json_object_object_length(a));
 	json_object_put(o);
+}
+
+/* Every member named in one of the two lists, or the first other one. */
+TEST(check_args)
+{
+	static const char *const known[] = { "path", "name", NULL };
+	static const char *const more[] = { "force", NULL };
+	static const char *const none[] = { NULL };
+	struct json_object *a = json_tokener_parse("{\"path\":\"/x\",\"name\":null,\"force\":true}");
+	const char *bad = "unset";
+
+	ASSERT_TRUE(a != NULL);
+	EXPECT_EQ(0, proto_check_args(a, known, more, &bad));
+	EXPECT_EQ(NULL, bad);
+	/* without the second list, "force" is not taken */
+	EXPECT_EQ(-EINVAL, proto_check_args(a, known, NULL, &bad));
+	EXPECT_STREQ("force", bad);
+	/* an operation with no arguments takes none, NULL lists neither */
+	EXPECT_EQ(-EINVAL, proto_check_args(a, none, NULL, &bad));
+	EXPECT_STREQ("path", bad);
+	EXPECT_EQ(-EINVAL, proto_check_args(a, NULL, NULL, &bad));
+	json_object_put(a);
+	/* no member: nothing to refuse */
+	a = json_object_new_object();
+	EXPECT_EQ(0, proto_check_args(a, none, NULL, &bad));
+	/* names are compared whole: a prefix or a longer name is another */
+	json_object_object_add(a, "pat", json_object_new_int(1));
+	EXPECT_EQ(-EINVAL, proto_check_args(a, known, more, &bad));
+	EXPECT_STREQ("pat", bad);
+	json_object_put(a);
+	a = json_tokener_parse("{\"paths\":1}");
+	ASSERT_TRUE(a != NULL);
+	EXPECT_EQ(-EINVAL, proto_check_args(a, known, more, &bad));
+	EXPECT_STREQ("paths", bad);
+	json_object_put(a);
 }
 
 TEST(embedded_nul_refused)
