@@ -36,12 +36,17 @@
 
 #include "lib/secmem.h"
 
+/*
+ * Forward secrecy only: with a static-RSA suite, whoever records the
+ * traffic and later gets the server's RSA key reads every KEK it carried.
+ * PyKMIP prefers AES128-SHA256 when it is offered and negotiates
+ * ECDHE-RSA-AES128-SHA256 when it is not (Documentation/kmip.rst).
+ */
 #define TLS12_CIPHERS \
 	"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:" \
 	"ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES128-SHA256:" \
 	"ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:" \
-	"DHE-RSA-AES256-SHA256:DHE-RSA-AES128-SHA256:" \
-	"AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-SHA256:AES128-SHA256"
+	"DHE-RSA-AES256-SHA256:DHE-RSA-AES128-SHA256"
 
 int64_t tls_now_ms(void)
 {

@@ -139,7 +139,9 @@ int op_key_fetch(struct daemon *d, struct request *rq,
 	if (no_cache) {
 		r = p->ops->get_kek(p, d, rq, id, &kek);
 		request_event(d, rq, (struct event){ .event = r < 0 ?
-			      (r == -ENOENT ? "key.missing" : "key.unavailable") :
+			      (r == -ENOENT ? "key.missing" :
+			       rq->failure == PROTO_FAILURE_REFUSED ? "key.refused" :
+			       "key.unavailable") :
 			      "key.fetched", .provider = p->name, .key_id = id,
 			      .result = r < 0 ? "error" : "ok",
 			      .error = r < 0 ? rq->error : NULL,

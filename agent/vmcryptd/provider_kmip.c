@@ -161,6 +161,18 @@ static bool is_network_error(int err)
 }
 
 /*
+ * A server that answered, but with a failure of its own rather than a
+ * decision about the request: General Failure (PyKMIP's answer to any
+ * internal error, a locked database say), Cryptographic Failure, Pending,
+ * Undone, a reason we do not know. Another server of the cluster may do
+ * better: the request fails over, as for an unreachable server.
+ */
+static bool is_server_fault(int err)
+{
+	return err == -EREMOTEIO;
+}
+
+/*
  * Run @fn on the provider's servers with failover. On a server-reported
  * error returns it with @res (and *@server) describing it; when every
  * server failed in transport, -EHOSTUNREACH if each was down or
@@ -219,7 +231,7 @@ static int run(struct provider *p, struct daemon *d, struct request *rq,
 		 */
 		r = fn(c, ctx, res);
 		conn_give(s, c);
-		if (r == 0 || !kmip_is_transport_error(r)) {
+		if (r == 0 || (!kmip_is_transport_error(r) && !is_server_fault(r))) {
 			if (r == 0 || c)
 				mark(s, 1, NULL);
 			/*
@@ -318,10 +330,15 @@ static int do_create(struct kmip_conn *c, void *vctx, struct kmip_result *res)
 		return r;
 	x->stage = "Activate";
 	r = kmip_activate(c, x->uid, res);
-	if (r < 0)
-		return r;
-	x->stage = "Get";
-	return kmip_get_key(c, x->uid, x->kek, res);
+	if (r == 0) {
+		x->stage = "Get";
+		r = kmip_get_key(c, x->uid, x->kek, res);
+	}
+	/*
+	 * The key exists on this server now: a fault of the server's own is
+	 * final here, not a reason to create another key on the next one.
+	 */
+	return is_server_fault(r) ? -EIO : r;
 }
 
 static int kmip_create_kek(struct provider *p, struct daemon *d,
@@ -392,12 +409,48 @@ static int kmip_create_kek(struct provider *p, struct daemon *d,
 struct get_ctx {
 	const char *uid;
 	struct secbuf *kek;
+	char state[32];		/* the key's KMIP State, when not Active */
 };
 
+/*
+ * The key's State first: KMIP lets a Get through for a Deactivated or
+ * Compromised key (it may still decrypt old data), but a KEK revoked on
+ * the KMS must stop its disks from opening. Anything but Active is the
+ * server's refusal (-EACCES, a KMIP status, so that the persisted cache
+ * does not stand in); no key material is asked for then.
+ */
 static int do_get(struct kmip_conn *c, void *vctx, struct kmip_result *res)
 {
+	static const char *const names[] = { "State" };
 	struct get_ctx *x = vctx;
+	struct kmip_attr_list l = { 0 };
+	const char *state = NULL;
+	size_t i;
+	int r;
 
+	x->state[0] = '\0';
+	r = kmip_get_attributes(c, x->uid, names, 1, &l, res);
+	if (r < 0)
+		return r;
+	for (i = 0; i < l.n; i++)
+		if (!strcmp(l.items[i].name, "State"))
+			state = l.items[i].value;
+	if (!state || strcmp(state, "Active")) {
+		/* the server's text: plain characters only */
+		snprintf(x->state, sizeof(x->state), "%s",
+			 state ? state : "of no reported state");
+		for (i = 0; x->state[i]; i++)
+			if (!isalnum((unsigned char)x->state[i]) &&
+			    !strchr(" -", x->state[i]))
+				x->state[i] = '?';
+		kmip_attr_list_free(&l);
+		res->status = KMIP_STATUS_OPERATION_FAILED;
+		res->reason = 0;
+		snprintf(res->message, sizeof(res->message),
+			 "the key's state is %s, not Active", x->state);
+		return -EACCES;
+	}
+	kmip_attr_list_free(&l);
 	return kmip_get_key(c, x->uid, x->kek, res);
 }
 
@@ -405,12 +458,24 @@ static int kmip_get_kek(struct provider *p, struct daemon *d,
 			struct request *rq, const char *kek_id,
 			struct secbuf *kek)
 {
-	struct get_ctx x = { kek_id, kek };
+	struct get_ctx x = { kek_id, kek, "" };
 	struct kmip_result res;
 	int r;
 
 	r = run(p, d, rq, "get key", do_get, &x, &res, NULL);
-	if (r < 0 && !kmip_is_transport_error(r)) {
+	if (r < 0 && x.state[0]) {
+		request_error(rq, "key %s on provider %s is %s on the KMS, not Active: %s",
+			      kek_id, p->name, x.state,
+			      strcmp(x.state, "Pre-Active") ?
+			      "it was revoked or destroyed, and the disks it protects stay closed" :
+			      "activate it on the KMS first");
+	} else if (r == -ENODATA) {
+		/* the object is there without its key material: gone as a key */
+		request_error(rq, "key %s not found on provider %s: the KMS holds it without key material (%s)",
+			      kek_id, p->name, res.message[0] ? res.message :
+			      "Key Value Not Present");
+		r = -ENOENT;
+	} else if (r < 0 && !kmip_is_transport_error(r)) {
 		if (r == -ENOENT)
 			request_error(rq, "key %s not found on provider %s (%s)",
 				      kek_id, p->name, res.message[0] ? res.message :

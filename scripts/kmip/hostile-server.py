@@ -11,8 +11,11 @@
 # does TLS with CERTDIR/NAME.crt/.key (default "server"), requires a client
 # certificate from CERTDIR/ca.crt, and for every request does MODE:
 #   valid          answer correctly (Discover Versions -> 1.4, Get -> a key
-#                  of 32 bytes 0x11, anything else -> Operation Not Supported)
+#                  of 32 bytes 0x11, Get Attributes -> State Active,
+#                  anything else -> Operation Not Supported)
 #   tls13          like valid, but TLS 1.3 only
+#   static-rsa     like valid, but TLS 1.2 with static-RSA suites only
+#                  (AES128-SHA256, AES256-SHA256: no forward secrecy)
 #   close-after    answer correctly, then close the connection
 #   garbage        answer 64 bytes that are not TTLV
 #   not-response   answer a well-formed TTLV Request Message
@@ -33,6 +36,9 @@
 #                  connection (a server with an idle timeout of zero)
 #   get-denied     answer Get with Operation Failed, Permission Denied (a KMS
 #                  that refuses this client the key)
+#   general-failure  answer everything but Discover Versions with Operation
+#                  Failed, General Failure (a server with an internal error,
+#                  a locked database say)
 #   get-lost-once  answer as valid does, except the second Get this server
 #                  reads: close without answering it (once per server)
 # Discover Versions (sent by the client on every connect) is answered
@@ -97,9 +103,12 @@ def response(op, status, payload=b"", extra=b"", msgtag=TAG_RESPONSE_MESSAGE):
     return struct_(msgtag, header, struct_(0x42000F, body))
 
 
-def answer(op):
+def answer(op, uid="1"):
     if op == 30:    # Discover Versions
         return response(30, 0, version(1, 4) + version(1, 2))
+    if op == 11:    # Get Attributes: the State the client asks before a Get
+        return response(11, 0, text(0x420094, uid) + struct_(
+            0x420008, text(0x42000A, "State"), enum(0x42000B, 2)))
     if op == 10:    # Get
         key = struct_(0x42008F, struct_(
             0x420040, enum(0x420042, 1),
@@ -117,6 +126,8 @@ def create_answer(op, mode):
         return response(1, 0, enum(0x420057, 2) + text(0x420094, uid))
     if op == 18:    # Activate
         return response(18, 0, text(0x420094, "7"))
+    if op == 11:
+        return answer(op, "7")
     if op == 10 and mode == "create-short-key":
         key = struct_(0x42008F, struct_(
             0x420040, enum(0x420042, 1),
@@ -175,10 +186,10 @@ def serve(conn, mode, from_start, op_log):
             if op_log:
                 with open(op_log, "a") as f:
                     f.write("%d\n" % op)
-            if op == 30 and not from_start and mode not in ("valid", "tls13"):
+            if op == 30 and not from_start and mode not in ("valid", "tls13", "static-rsa"):
                 conn.sendall(answer(op))
                 continue
-            if mode in ("valid", "tls13"):
+            if mode in ("valid", "tls13", "static-rsa"):
                 conn.sendall(answer(op))
             elif mode == "close-after":
                 conn.sendall(answer(op))
@@ -215,6 +226,9 @@ def serve(conn, mode, from_start, op_log):
                 if second_get(op):
                     return
                 conn.sendall(answer(op))
+            elif mode == "general-failure":
+                conn.sendall(response(op, 1, None, enum(0x42007E, 0x100) +
+                                      text(0x42007D, "internal error")))
             elif mode == "get-denied":
                 if op == 10:
                     conn.sendall(response(10, 1, None, enum(0x42007E, 0x0C) +
@@ -264,6 +278,9 @@ def main():
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if a.mode == "tls13":
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    if a.mode == "static-rsa":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("AES128-SHA256:AES256-SHA256")
     ctx.load_cert_chain(os.path.join(a.dir, a.cert + ".crt"),
                         os.path.join(a.dir, a.cert + ".key"))
     ctx.load_verify_locations(os.path.join(a.dir, "ca.crt"))

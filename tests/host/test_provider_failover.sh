@@ -5,7 +5,8 @@
 # "second"), so both hold the same keys. Checks: the first healthy server
 # is used; with the first stopped, requests fail over and the event log
 # says so; with the first accepting TCP but never answering, the daemon
-# fails over within its timeout while other clients are served; with a
+# fails over within its timeout while other clients are served; with the
+# first answering General Failure, likewise; with a
 # server name whose DNS never answers, likewise; with all servers down,
 # one clear error naming each.
 set -u
@@ -82,6 +83,28 @@ ms=$(( ($(date +%s%N) - s) / 1000000 ))
 	tap_fail "failover within the timeout" "${ms} ms"
 h_event_has d "r['event']=='kms.unreachable' and r['server']=='$A' and 'tim' in r['error'].lower()" &&
 	tap_ok "event: first server unreachable (timed out)" || tap_fail "kms.unreachable timeout event"
+
+# --- a server that answers General Failure to everything (PyKMIP's answer
+# to an internal error): not a decision about the key, the next server of
+# the cluster is asked (scripts/kmip/hostile-server.py, with the test
+# server's certificates, so one provider reaches both)
+rm -f "$T/hg.port"
+$PY scripts/kmip/hostile-server.py --mode general-failure --dir "$KMIP_DIR" \
+	--port-file "$T/hg.port" --parent $$ >"$T/hg.log" 2>&1 &
+hg=$!
+for _ in $(seq 1 100); do [ -s "$T/hg.port" ] && break; sleep 0.1; done
+G=127.0.0.1:$(cat "$T/hg.port")
+h_ctl d provider add g --kmip "$G,$B" --ca "$KMIP_CA" --cert "$KMIP_CERT" --key "$KMIP_KEY" >/dev/null 2>"$T/err" ||
+	tap_fail "add provider g" "$(cat "$T/err")"
+out=$(h_ctl d key fetch "$ID" --provider g --no-cache --json 2>"$T/err" | $PY -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+[ "$out" = "$FP" ] && tap_ok "first server answers General Failure: key fetched from the second" ||
+	tap_fail "failover on General Failure" "$(cat "$T/err")"
+h_event_has d "r['event']=='kms.unreachable' and r['server']=='$G' and 'General Failure' in r['error']" &&
+	h_event_has d "r['event']=='kms.failover' and r['provider']=='g' and r['server']=='$B'" &&
+	tap_ok "events: the General Failure named, failover to the second" || tap_fail "General Failure events"
+h_ctl d provider remove g >/dev/null
+kill "$hg" 2>/dev/null
+wait "$hg" 2>/dev/null
 
 # --- retry_after: a failed server is tried last for a while
 h_daemon_stop d

@@ -3,8 +3,9 @@
 # vmcryptctl + vmcryptd against a real pykmip-server on 127.0.0.1:
 # provider add (path checks)/list/show/test/set-default/remove, key
 # create/show/list/fetch, custom attributes stored as Application Specific
-# Information, wrong CA, another owner's certificate, a server started
-# after the provider was added, and the event log records.
+# Information, wrong CA, another owner's certificate, a KEK revoked on the
+# KMS, a server started after the provider was added, and the event log
+# records.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
@@ -151,11 +152,38 @@ h_ctl d ping >/dev/null 2>&1 && tap_ok "vmcryptd still answers after that key cr
 	tap_fail "vmcryptd still answers after that key create"
 h_ctl d provider remove later >/dev/null
 
+# --- a KEK revoked on the KMS: PyKMIP still serves its Get (KMIP allows a
+# Deactivated key to decrypt), vmcryptd refuses it as the KMS's decision
+RV=$(h_ctl d key create --vm-name revoked --vm-uuid 7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6)
+h_ctl d key fetch "$RV" --no-cache >/dev/null 2>"$T/err" && tap_ok "key fetch before the revoke" ||
+	tap_fail "key fetch before the revoke" "$(cat "$T/err")"
+$PY - "$RV" >"$T/revoke.log" 2>&1 <<'PYEOF' && tap_ok "KEK revoked on the KMS with PyKMIP's client" || tap_fail "revoke with PyKMIP" "$(tail -5 "$T/revoke.log")"
+import os, sys
+from kmip import enums
+from kmip.pie.client import ProxyKmipClient
+e = os.environ
+c = ProxyKmipClient(hostname=e["KMIP_HOST"], port=int(e["KMIP_PORT"]), cert=e["KMIP_CERT"],
+                    key=e["KMIP_KEY"], ca=e["KMIP_CA"], config_file="/dev/null",
+                    kmip_version=enums.KMIPVersion.KMIP_1_4)
+with c:
+    c.revoke(enums.RevocationReasonCode.CESSATION_OF_OPERATION, sys.argv[1])
+    assert c.get_attributes(sys.argv[1], ["State"])[1][0].attribute_value.value == enums.State.DEACTIVATED
+    c.get(sys.argv[1])  # the KMS itself still hands it out
+PYEOF
+h_expect_status 4 "key fetch of a revoked KEK: refused (exit 4), the state named" \
+	"key $RV on provider kms1 is Deactivated on the KMS, not Active: it was revoked or destroyed" \
+	h_ctl d key fetch "$RV" --no-cache
+h_event_has d "r['event']=='key.refused' and r['key_id']=='$RV'" && tap_ok "...event key.refused" ||
+	tap_fail "key.refused event for the revoked KEK"
+
 # --- restart: providers, default and VM map survive; KEK comes from the KMS
 h_daemon_stop d && h_daemon_start d "kmip_timeout_ms = 5000" &&
 	fp3=$(h_ctl d key fetch "$ID" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])') &&
 	[ "$fp3" = "$fp1" ] && h_ctl d key list | grep -q "$ID2" &&
 	tap_ok "after restart: provider, VM map and keys are back" || tap_fail "restart keeps state"
+# held in memory before the restart, the revoked KEK is now asked for again
+h_expect_status 4 "after restart: the revoked KEK is refused" \
+	"key $RV on provider kms1 is Deactivated on the KMS" h_ctl d key fetch "$RV"
 
 # --- a server started after the provider was added
 h_kms_start "$T/kms2" || tap_fail "start second pykmip-server"

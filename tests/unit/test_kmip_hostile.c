@@ -6,7 +6,8 @@
  * response cut short (closed, or stalled), a close without answer, a
  * server that never answers or never completes the TLS handshake, an
  * answer to another operation, a certificate for another name or from
- * another CA. Each must give the documented error, with a message, within
+ * another CA, a server with static-RSA suites only (no forward secrecy).
+ * Each must give the documented error, with a message, within
  * the configured timeout; a correct server (TLS 1.2 and 1.3 only) and one
  * that closes after every answer must work. A Create is never sent twice:
  * not after a lost answer, and a connection closed while idle is noticed
@@ -208,6 +209,10 @@ FIXTURE_TEARDOWN(hostile)
 
 FIXTURE_VARIANT_ADD(hostile, valid) { .mode = "valid" };
 FIXTURE_VARIANT_ADD(hostile, tls13_only) { .mode = "tls13" };
+/* static-RSA suites only (no forward secrecy): refused at the handshake */
+FIXTURE_VARIANT_ADD(hostile, static_rsa_only) {
+	.mode = "static-rsa", .expect = -EPROTO,
+	.message = "TLS handshake with 127.0.0.1" };
 FIXTURE_VARIANT_ADD(hostile, closes_after_each_answer) { .mode = "close-after" };
 FIXTURE_VARIANT_ADD(hostile, garbage) {
 	.mode = "garbage", .expect = -EBADMSG,
