@@ -5,12 +5,16 @@
  * key; the VM's KEK (created on first use) wraps it into the vmcrypt token.
  *
  * Refused unless "force": a device that already holds something (named by
- * libblkid). Always refused: a device in use, one too small, a path inside
- * the state directory.
+ * libblkid; probed again just before the header is written). Always
+ * refused: a device in use, one too small, a path inside the state
+ * directory, a path another format is working on (a client that timed out
+ * and retried, say: the first one would otherwise write over, or unlink on
+ * failure, the disk the second one made).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,38 +31,121 @@
 #include "vmcryptd/ops.h"
 
 /*
+ * The absolute @path with symlinks and ".." resolved into @real; for a path
+ * that does not exist yet, its directory is. False when it cannot be
+ * resolved (disk_check_path() or creating the file then names the problem).
+ */
+static bool resolve_path(const char *path, char real[PATH_MAX])
+{
+	char dir[PATH_MAX];
+	const char *slash;
+	size_t n;
+
+	if (path[0] != '/')
+		return false;
+	if (realpath(path, real))
+		return true;
+	slash = strrchr(path, '/');
+	n = (size_t)(slash - path);
+	if (errno != ENOENT || n >= sizeof(dir))
+		return false;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (!realpath(n ? dir : "/", real) ||
+	    strlen(real) + strlen(slash) >= PATH_MAX)
+		return false;
+	strcat(real, slash);
+	return true;
+}
+
+/*
  * Refuse a @path inside the state directory (vms.json, events.jsonl, the
  * persisted cache, ...): formatting or creating an image there would
- * destroy the daemon's own state. Symlinks and ".." are resolved; for a
- * path that does not exist yet, its directory is.
+ * destroy the daemon's own state.
  */
 static int check_outside_state(struct daemon *d, struct request *rq,
 			       const char *path)
 {
-	char state[PATH_MAX], real[PATH_MAX], dir[PATH_MAX];
-	const char *slash;
+	char state[PATH_MAX], real[PATH_MAX];
 	size_t n;
 
-	if (path[0] != '/' || !realpath(d->state_dir, state))
-		return 0;	/* disk_check_path() names a relative path */
-	if (!realpath(path, real)) {
-		slash = strrchr(path, '/');
-		n = (size_t)(slash - path);
-		if (errno != ENOENT || n >= sizeof(dir))
-			return 0;
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-		if (!realpath(n ? dir : "/", real) ||
-		    strlen(real) + strlen(slash) >= sizeof(real))
-			return 0;	/* creating it reports the error */
-		strcat(real, slash);
-	}
+	if (!realpath(d->state_dir, state) || !resolve_path(path, real))
+		return 0;
 	n = strlen(state);
 	if (strncmp(real, state, n) || (real[n] != '/' && real[n] != '\0'))
 		return 0;
 	request_error(rq, "%s is inside vmcryptd's state directory %s: "
 		      "refusing to format it", path, state);
 	return -EPERM;
+}
+
+/* The resolved paths formats are working on; under disk_mutex. */
+struct formatting {
+	char path[PATH_MAX];
+	struct formatting *next;
+};
+static struct formatting *formatting;
+
+/*
+ * Claim @path for this format until format_end(): -EBUSY when another
+ * format has it. *@out is NULL for a path that does not resolve (the
+ * checks that follow refuse it).
+ */
+static int format_begin(struct request *rq, const char *path,
+			struct formatting **out)
+{
+	struct formatting *f = calloc(1, sizeof(*f)), *o;
+
+	*out = NULL;
+	if (!f)
+		return -ENOMEM;
+	if (!resolve_path(path, f->path)) {
+		free(f);
+		return 0;
+	}
+	pthread_mutex_lock(&disk_mutex);
+	for (o = formatting; o; o = o->next)
+		if (!strcmp(o->path, f->path))
+			break;
+	if (!o) {
+		f->next = formatting;
+		formatting = f;
+	}
+	pthread_mutex_unlock(&disk_mutex);
+	if (o) {
+		request_error(rq, "device busy: another format of %s is under way",
+			      path);
+		free(f);
+		return -EBUSY;
+	}
+	*out = f;
+	return 0;
+}
+
+static void format_end(struct formatting *f)
+{
+	struct formatting **pp;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&disk_mutex);
+	for (pp = &formatting; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	pthread_mutex_unlock(&disk_mutex);
+	free(f);
+}
+
+/* Unlink the image this format created, if @path still names that file. */
+static void remove_created(const char *path, const struct stat *made)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && st.st_dev == made->st_dev &&
+	    st.st_ino == made->st_ino)
+		unlink(path);
 }
 
 static int fill_random(uint8_t *p, size_t len)
@@ -77,8 +164,12 @@ static int fill_random(uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Create image file @path of @size bytes; refuse an existing one. */
-static int create_image(struct request *rq, const char *path, long long size)
+/*
+ * Create image file @path of @size bytes; refuse an existing one. *@made
+ * identifies the new file (for remove_created()).
+ */
+static int create_image(struct request *rq, const char *path, long long size,
+			struct stat *made)
 {
 	int fd, r = 0;
 
@@ -88,7 +179,7 @@ static int create_image(struct request *rq, const char *path, long long size)
 		request_error(rq, "cannot create image file %s: %s", path, strerror(-r));
 		return r;
 	}
-	if (ftruncate(fd, (off_t)size) < 0 || fsync(fd) < 0) {
+	if (fstat(fd, made) < 0 || ftruncate(fd, (off_t)size) < 0 || fsync(fd) < 0) {
 		r = -errno;
 		request_error(rq, "cannot size image file %s: %s", path, strerror(-r));
 		unlink(path);
@@ -200,6 +291,8 @@ int op_disk_format(struct daemon *d, struct request *rq,
 	char uuid[40], what[300];
 	long long sector_size = 4096, size = 0;
 	bool force = false, is_file, created = false, have_pass;
+	struct formatting *claim = NULL;
+	struct stat made;
 	uint64_t devsize;
 	int r;
 
@@ -237,6 +330,9 @@ int op_disk_format(struct daemon *d, struct request *rq,
 	r = check_outside_state(d, rq, path);
 	if (r)
 		goto fail;
+	r = format_begin(rq, path, &claim);
+	if (r)
+		goto fail;
 	if (size && size % 4096) {
 		request_error(rq, "image size %lld is not a multiple of 4096 bytes", size);
 		r = -EINVAL;
@@ -249,7 +345,7 @@ int op_disk_format(struct daemon *d, struct request *rq,
 		goto fail;
 	}
 	if (path[0] == '/' && size && access(path, F_OK) < 0 && errno == ENOENT) {
-		r = create_image(rq, path, size);
+		r = create_image(rq, path, size, &made);
 		if (r)
 			goto fail;
 		created = true;
@@ -319,8 +415,19 @@ int op_disk_format(struct daemon *d, struct request *rq,
 	}
 
 	pthread_mutex_lock(&disk_mutex);
-	/* Re-check under the lock: nobody may open it meanwhile. */
+	/*
+	 * Re-check under the lock: nobody may open it meanwhile, and what a
+	 * KMS round trip ago held nothing may hold something now.
+	 */
 	r = check_not_busy(rq, path, is_file);
+	if (!r && !force && !created) {
+		r = luks_probe(path, what, sizeof(what));
+		if (r == -EEXIST)
+			request_error(rq, "%s holds %s now (it did not when this format began); refusing to format it (use --force to overwrite)",
+				      path, what);
+		else if (r)
+			request_error(rq, "cannot probe %s: %s", path, strerror(-r));
+	}
 	if (!r) {
 		r = luks_format(path, &dek, (uint32_t)sector_size, &tok,
 				have_pass ? &pass : NULL, uuid, sizeof(uuid));
@@ -357,13 +464,14 @@ int op_disk_format(struct daemon *d, struct request *rq,
 	goto out;
 fail:
 	if (created && path)
-		unlink(path);
+		remove_created(path, &made);
 	snprintf(tok.vm_name, sizeof(tok.vm_name), "%s", vm_name ? vm_name : "");
 	snprintf(tok.vm_uuid, sizeof(tok.vm_uuid), "%s", vm_uuid ? vm_uuid : "");
 	snprintf(tok.provider, sizeof(tok.provider), "%s", prov ? prov : (provider ? provider : ""));
 	snprintf(tok.kek_id, sizeof(tok.kek_id), "%s", kek_id ? kek_id : "");
 	disk_event(d, rq, "disk.format", path, &tok, r, NULL);
 out:
+	format_end(claim);
 	free(info);
 	free(kek_id);
 	free(prov);

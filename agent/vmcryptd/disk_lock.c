@@ -57,6 +57,14 @@ int disk_collect(struct open_disk **out, size_t *n)
 	return 0;
 }
 
+/*
+ * Bumped by every lock, under disk_mutex. An unlock notes it before it
+ * looks at the disks and gives a key back only if no lock came in since:
+ * a lock that said "locked" while an unlock was fetching the key (from a
+ * slow KMS, say) must not be undone by that unlock a moment later.
+ */
+static unsigned long lock_epoch;
+
 /* The targets of a lock/unlock: one name or every open disk (*@all). */
 static int targets(struct request *rq, struct json_object *args,
 		   struct open_disk **list, size_t *n, bool *all)
@@ -98,10 +106,12 @@ static int targets(struct request *rq, struct json_object *args,
 	return 0;
 }
 
+/* Caller holds disk_mutex. */
 static int lock_one(struct request *rq, const struct open_disk *od)
 {
 	int r;
 
+	lock_epoch++;
 	/* Locked already: wipe again all the same (an earlier wipe may have failed). */
 	if (!od->dm.suspended) {
 		r = dmt_suspend(od->name);
@@ -132,12 +142,17 @@ static int lock_one(struct request *rq, const struct open_disk *od)
 	return 0;
 }
 
+/*
+ * Give @od its key back ("key set") and resume it, under disk_mutex in one
+ * go and only if no lock came in since @epoch: a lock between the two
+ * would have its wipe resumed past.
+ */
 static int unlock_one(struct daemon *d, struct request *rq, const struct open_disk *od,
-		      const struct luks_info *info)
+		      const struct luks_info *info, unsigned long epoch)
 {
 	struct secbuf dek = { 0 };
 	char desc[64], msg[128];
-	int32_t serial;
+	int32_t serial = 0;
 	int r;
 
 	if (!od->dm.suspended)
@@ -165,21 +180,30 @@ static int unlock_one(struct daemon *d, struct request *rq, const struct open_di
 			return r;
 		}
 		snprintf(msg, sizeof(msg), "key set :%d:logon:%s", VMCRYPT_DEK_BYTES, desc);
-		pthread_mutex_lock(&disk_mutex);
-		r = dmt_message(od->name, msg);
-		pthread_mutex_unlock(&disk_mutex);
-		(void)keyring_remove(serial);
-		if (r) {
-			request_error(rq, "the kernel refused the key of %s: %s", od->name,
-				      strerror(-r));
-			return r;
-		}
 	}
 	pthread_mutex_lock(&disk_mutex);
-	r = dmt_resume(od->name);
+	if (lock_epoch != epoch) {
+		pthread_mutex_unlock(&disk_mutex);
+		if (serial)
+			(void)keyring_remove(serial);
+		request_error(rq, "%s was locked again while this unlock was under way: it stays locked (unlock it again if that is still wanted)",
+			      od->name);
+		return -EAGAIN;
+	}
+	r = 0;
+	if (od->locked) {
+		r = dmt_message(od->name, msg);
+		(void)keyring_remove(serial);
+		if (r)
+			request_error(rq, "the kernel refused the key of %s: %s", od->name,
+				      strerror(-r));
+	}
+	if (!r) {
+		r = dmt_resume(od->name);
+		if (r)
+			request_error(rq, "cannot resume %s: %s", od->name, strerror(-r));
+	}
 	pthread_mutex_unlock(&disk_mutex);
-	if (r)
-		request_error(rq, "cannot resume %s: %s", od->name, strerror(-r));
 	return r;
 }
 
@@ -205,6 +229,7 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 	struct luks_info *info = calloc(1, sizeof(*info));
 	char ok[256] = "", failed[256] = "", why[sizeof(rq->error)];
 	size_t n = 0, i;
+	unsigned long epoch;
 	bool all = false;
 	int r, first = 0;
 
@@ -214,6 +239,9 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 		free(info);
 		return -ENOMEM;
 	}
+	pthread_mutex_lock(&disk_mutex);
+	epoch = lock_epoch;
+	pthread_mutex_unlock(&disk_mutex);
 	r = targets(rq, args, &list, &n, &all);
 	if (r)
 		goto out;
@@ -244,7 +272,8 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 			r = lock_one(&sub, &list[i]);
 			pthread_mutex_unlock(&disk_mutex);
 		} else {
-			r = info->tok.kek_id[0] ? unlock_one(d, &sub, &list[i], info) : -ENOKEY;
+			r = info->tok.kek_id[0] ?
+			    unlock_one(d, &sub, &list[i], info, epoch) : -ENOKEY;
 			if (r == -ENOKEY && !sub.error[0])
 				request_error(&sub, "cannot read the vmcrypt token of %s (%s)",
 					      list[i].path, list[i].device);

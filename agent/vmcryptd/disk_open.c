@@ -23,19 +23,30 @@
 #include "vmcryptd/disk.h"
 #include "vmcryptd/ops.h"
 
+/*
+ * The dm UUID (dmt_make_uuid(): "VMCRYPT-", 32 hex digits of the LUKS UUID,
+ * '-', the name) must fit in 128 bytes with its NUL: 86 characters.
+ */
+#define DM_NAME_MAX 86
+
 static int validate_dm_name(struct request *rq, const char *name)
 {
 	size_t i, n = strlen(name);
 
-	if (n == 0 || n > 100 || name[0] == '.' || name[0] == '-')
+	/* /dev/mapper/control is device-mapper's own */
+	if (!strcmp(name, "control")) {
+		request_error(rq, "invalid device name 'control': /dev/mapper/control is device-mapper's control node");
+		return -EINVAL;
+	}
+	if (n == 0 || n > DM_NAME_MAX || name[0] == '.' || name[0] == '-')
 		goto bad;
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)name[i]) && !strchr("._+-", name[i]))
 			goto bad;
 	return 0;
 bad:
-	request_error(rq, "invalid device name '%s': use 1-100 characters of letters, digits, '.', '_', '+' and '-', not starting with '.' or '-'",
-		      name);
+	request_error(rq, "invalid device name '%s': use 1-%d characters of letters, digits, '.', '_', '+' and '-', not starting with '.' or '-'",
+		      name, DM_NAME_MAX);
 	return -EINVAL;
 }
 

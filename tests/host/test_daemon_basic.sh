@@ -629,6 +629,15 @@ head -c 100 /dev/zero >"$T/tiny.img"
 h_expect_fail "open of a 100-byte file: too small for a LUKS2 header" \
 	"^vmcryptctl: $T/tiny.img is not a vmcrypt disk: 100 bytes is too small for a LUKS2 header" \
 	h_ctl d1 open "$T/tiny.img"
+# device names device-mapper would refuse later, with a misleading error
+h_expect_fail "open as 'control': refused, /dev/mapper/control named" \
+	"invalid device name 'control': /dev/mapper/control is device-mapper's control node" \
+	h_ctl d1 open "$T/tiny.img" control
+long=$(printf '%087d' 0)
+h_expect_fail "open with an 87-character name: refused (the dm UUID holds 86)" \
+	"invalid device name '$long': use 1-86 characters" h_ctl d1 open "$T/tiny.img" "$long"
+h_expect_fail "an 86-character name passes the name check" \
+	"is not a vmcrypt disk: 100 bytes is too small" h_ctl d1 open "$T/tiny.img" "${long#0}"
 
 # --- events: damaged lines of the log are skipped with a warning, exit 0;
 # provider test/show print what the daemon reports (native: no TPM here)

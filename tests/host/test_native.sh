@@ -194,6 +194,33 @@ h_expect_fail "format with a VM UUID recorded under another VM name refused" \
 [ ! -e "$T/other.img" ] && tap_ok "...and the image it would have created is not left behind" ||
 	tap_fail "refused format left its new image"
 
+# --- two formats of one new image: the first creates it and waits on a KMS
+# that never answers (a blackhole proxy); a second one (a client that
+# timed out and retried) is refused, so that it cannot make a disk there
+# which the first would unlink when it fails
+scripts/kmip/make-certs "$T/rpki" >"$T/rpki.log" 2>&1 || tap_fail "make-certs" "$(tail -3 "$T/rpki.log")"
+RP=$(h_free_port)
+h_proxy_start race "$RP" "$(h_free_port)" blackhole || tap_fail "start blackhole proxy"
+h_ctl a provider add slow --kmip "127.0.0.1:$RP" --ca "$T/rpki/ca.crt" --cert "$T/rpki/client.crt" \
+	--key "$T/rpki/client.key" >/dev/null 2>"$T/err" || tap_fail "add provider slow" "$(cat "$T/err")"
+h_ctl a format "$T/race.img" --size 20M --vm-name race --vm-uuid 5a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d \
+	--provider slow >"$T/race1.out" 2>&1 &
+rpid=$!
+for _ in $(seq 1 200); do [ -e "$T/race.img" ] && break; sleep 0.05; done
+h_expect_fail "a second format of an image another format is creating: refused" \
+	"device busy: another format of $T/race.img is under way" \
+	h_ctl a format "$T/race.img" --size 20M --vm-name race2 --vm-uuid 5b3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+rc=0
+wait "$rpid" || rc=$?
+[ "$rc" -ne 0 ] && [ ! -e "$T/race.img" ] &&
+	tap_ok "...the first fails (KMS silent) and removes the image it created" ||
+	tap_fail "first format of the race" "rc=$rc; $(cat "$T/race1.out"); $(ls -l "$T/race.img" 2>&1)"
+h_ctl a format "$T/race.img" --size 20M --vm-name race2 --vm-uuid 5b3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d \
+	>"$T/out" 2>&1 && cryptsetup isLuks "$T/race.img" &&
+	tap_ok "...then the same format works" || tap_fail "format after the race" "$(cat "$T/out")"
+h_proxy_stop race
+h_ctl a provider remove slow >/dev/null 2>&1
+
 # --- a provider add or restore killed before its directory was renamed
 # into place leaves native/.new-*, the KDK inside (in the clear without a
 # TPM): wiped at the next start, a symlink under that name never followed
