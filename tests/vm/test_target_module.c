@@ -6,7 +6,11 @@
  * reserve and its bounce pages are 1 MiB each), and free memory (with what
  * the test process holds itself, vmc_mem_free_kib()) must not drop by
  * 2 MiB over the 20 (it moves by tens of KiB over cycles of dm-crypt, which
- * leak nothing); the runner checks the kernel log for
+ * leak nothing). Something else in the guest can take memory during the
+ * window now and then (once 3.4 MiB, in a CI run on a busy host): when the
+ * drop is over the limit, 20 more cycles are measured on their own, and
+ * only a drop in both windows fails, as a leak of 100 KiB or more a cycle
+ * does. The runner checks the kernel log for
  * warnings and refcount or list corruption (Debian's kernel has no
  * kmemleak). The module is loaded again at the end for the tests that
  * follow.
@@ -101,6 +105,14 @@ TEST_F(module, load_unload_cycles)
 		one_cycle(_metadata, self, i);
 	after = vmc_mem_free_kib();
 	TH_LOG("free memory %lld KiB before 20 cycles, %lld KiB after", before, after);
+	if (before - after < 2 * 1024)
+		return;
+	before = after;
+	for (i = 21; i <= 40; i++)
+		one_cycle(_metadata, self, i);
+	after = vmc_mem_free_kib();
+	TH_LOG("over the limit: %lld KiB before 20 more cycles, %lld KiB after",
+	       before, after);
 	ASSERT_LT(before - after, 2 * 1024);
 }
 
