@@ -43,7 +43,7 @@ static void payload_parsers(const struct msg_item *it)
 				abort();
 		free(uid);
 	}
-	if (ops_parse_key(it->payload, &key, &why) == 0) {
+	if (ops_parse_key(it->payload, NULL, &key, &why) == 0) {
 		if (!key.len || key.len > 512)
 			abort();
 		secbuf_free(&key);

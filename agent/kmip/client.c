@@ -517,11 +517,17 @@ static int check_uid(const char *uid, struct kmip_result *res)
 	return 0;
 }
 
+struct get_key_ctx {
+	const char *uid;
+	struct secbuf *key;
+};
+
 static int get_key(const struct ttlv_item *p, void *out,
 		   struct kmip_result *res)
 {
+	struct get_key_ctx *x = out;
 	const char *why = NULL;
-	int r = ops_parse_key(p, out, &why);
+	int r = ops_parse_key(p, x->uid, x->key, &why);
 
 	if (r < 0)
 		kmip_result_set(res, "Get: %s", why);
@@ -531,6 +537,7 @@ static int get_key(const struct ttlv_item *p, void *out,
 int kmip_get_key(struct kmip_conn *c, const char *uid, struct secbuf *key,
 		 struct kmip_result *res)
 {
+	struct get_key_ctx x = { uid, key };
 	int r;
 
 	key->data = NULL;
@@ -538,7 +545,7 @@ int kmip_get_key(struct kmip_conn *c, const char *uid, struct secbuf *key,
 	r = check_uid(uid, res);
 	if (r < 0)
 		return r;
-	return run_op(c, OP_GET, put_uid, uid, get_key, key, res);
+	return run_op(c, OP_GET, put_uid, uid, get_key, &x, res);
 }
 
 int kmip_activate(struct kmip_conn *c, const char *uid,

@@ -187,15 +187,20 @@ int ops_parse_uid(const struct ttlv_item *payload, char **uid,
 	return ttlv_get_text(it, uid);
 }
 
-int ops_parse_key(const struct ttlv_item *payload, struct secbuf *key,
-		  const char **why)
+int ops_parse_key(const struct ttlv_item *payload, const char *uid,
+		  struct secbuf *key, const char **why)
 {
 	const struct ttlv_item *sk, *kb, *kv, *km, *it;
-	uint32_t type, fmt;
+	uint32_t type, fmt, alg;
 	int32_t bits;
 
 	key->data = NULL;
 	key->len = 0;
+	*why = "the object is not the one asked for (Unique Identifier)";
+	it = ttlv_child(payload, TAG_UNIQUE_IDENTIFIER);
+	if (uid && (!it || it->type != TTLV_TEXT_STRING || it->len != strlen(uid) ||
+		    memcmp(it->val, uid, it->len)))
+		return -EBADMSG;
 	*why = "no Object Type";
 	if (ttlv_get_enum(ttlv_child(payload, TAG_OBJECT_TYPE), &type) < 0)
 		return -EBADMSG;
@@ -229,6 +234,10 @@ int ops_parse_key(const struct ttlv_item *payload, struct secbuf *key,
 		return -EBADMSG;
 	*why = "key material too long";
 	if (km->len > KEY_MAX_BYTES)
+		return -EBADMSG;
+	it = ttlv_child(kb, TAG_CRYPTOGRAPHIC_ALGORITHM);
+	*why = "key is not an AES key (Cryptographic Algorithm)";
+	if (it && (ttlv_get_enum(it, &alg) < 0 || alg != ALG_AES))
 		return -EBADMSG;
 	it = ttlv_child(kb, TAG_CRYPTOGRAPHIC_LENGTH);
 	if (it) {

@@ -71,11 +71,13 @@ int ops_parse_uid(const struct ttlv_item *payload, char **uid,
 
 /*
  * Key material of a Get payload (Symmetric Key, Raw or Transparent
- * Symmetric Key format, not wrapped) into locked memory. -EBADMSG with
- * @why set when the payload is not what we can use.
+ * Symmetric Key format, not wrapped, AES when the Cryptographic Algorithm
+ * is given) into locked memory. With @uid (not NULL) the payload's Unique
+ * Identifier must be it. -EBADMSG with @why set when the payload is not
+ * what we can use.
  */
-int ops_parse_key(const struct ttlv_item *payload, struct secbuf *key,
-		  const char **why);
+int ops_parse_key(const struct ttlv_item *payload, const char *uid,
+		  struct secbuf *key, const char **why);
 
 /* Get Attributes payload as text (see struct kmip_attr_text). */
 int ops_parse_attributes(const struct ttlv_item *payload,

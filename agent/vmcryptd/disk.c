@@ -79,6 +79,24 @@ int disk_read_header(struct request *rq, const char *path, struct luks_info *inf
 	return r;
 }
 
+int disk_check_unclaimed(struct request *rq, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == EBUSY)
+			request_error(rq, "device busy: %s is in use (mounted, mapped or held by another program)",
+				      path);
+		else
+			request_error(rq, "cannot open %s: %s", path, strerror(e));
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
 /*
  * "M:m" or a path in a table's dev field -> /dev/mapper/NAME for a dm
  * device (an LV), else /dev/NAME.

@@ -43,6 +43,14 @@ int disk_check_path(struct request *rq, const char *path, bool *is_file);
 /* Read @path's header, with clear errors for "not a vmcrypt disk". */
 int disk_read_header(struct request *rq, const char *path, struct luks_info *info);
 
+/*
+ * Block device @path has no exclusive holder (mounted, mapped, held by
+ * another program): 0, else -EBUSY (or the open's -errno) with the error
+ * set. Another mapping of the same disk (cryptsetup open, say) beside
+ * ours would corrupt it.
+ */
+int disk_check_unclaimed(struct request *rq, const char *path);
+
 /* The open device of LUKS UUID @uuid: 0 with @od filled, -ENOENT if none. */
 int disk_find_open_uuid(const char *uuid, struct open_disk *od);
 

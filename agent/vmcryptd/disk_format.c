@@ -229,7 +229,6 @@ static int check_size_matches(struct request *rq, const char *path,
 static int check_not_busy(struct request *rq, const char *path, bool is_file)
 {
 	char dev[64];
-	int fd;
 
 	if (is_file) {
 		if (loopdev_find(path, dev, sizeof(dev)) == 0) {
@@ -238,19 +237,7 @@ static int check_not_busy(struct request *rq, const char *path, bool is_file)
 		}
 		return 0;
 	}
-	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-
-		if (e == EBUSY)
-			request_error(rq, "device busy: %s is in use (mounted, mapped or held by another program)",
-				      path);
-		else
-			request_error(rq, "cannot open %s: %s", path, strerror(e));
-		return -e;
-	}
-	close(fd);
-	return 0;
+	return disk_check_unclaimed(rq, path);
 }
 
 /* Copy the passphrase into locked memory and wipe the JSON string's bytes. */

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -48,6 +49,43 @@ bad:
 	request_error(rq, "invalid device name '%s': use 1-%d characters of letters, digits, '.', '_', '+' and '-', not starting with '.' or '-'",
 		      name, DM_NAME_MAX);
 	return -EINVAL;
+}
+
+/*
+ * Under disk_mutex, just before the table is loaded: @dev (what the table
+ * maps: the loop device of an image, or the block device) must still hold
+ * the header @info was read from, by path, before the KMS round trip, and
+ * @dek must open it. A format --force of the closed disk, or a rename of
+ * another disk into @path, in between would otherwise get a table with
+ * the old header's key and offsets over the new header: the VM's writes
+ * would be under a key no header holds.
+ */
+static int recheck_header(struct request *rq, const char *path, const char *dev,
+			  const struct luks_info *info, const struct secbuf *dek)
+{
+	struct luks_info *now = calloc(1, sizeof(*now));
+	int r;
+
+	if (!now)
+		return -ENOMEM;
+	r = luks_read(dev, now);
+	if (r) {
+		request_error(rq, "cannot read the header of %s again (%s): %s", path,
+			      dev, strerror(-r));
+		goto out;
+	}
+	if (strcasecmp(now->uuid, info->uuid) ||
+	    now->data_offset != info->data_offset ||
+	    now->sector_size != info->sector_size ||
+	    now->device_size != info->device_size ||
+	    luks_verify_key(dev, dek)) {
+		request_error(rq, "%s changed while it was being opened (LUKS UUID %s now, %s before): nothing opened; open it again",
+			      path, now->uuid, info->uuid);
+		r = -ESTALE;
+	}
+out:
+	free(now);
+	return r;
 }
 
 /* vmcrypt-<vm>-<n> with the first n not in use. */
@@ -154,6 +192,12 @@ int op_disk_open(struct daemon *d, struct request *rq,
 			goto unlock;
 		}
 	}
+	/* a block device: nobody else (cryptsetup open, a mount) holds it */
+	if (!is_file && (r = disk_check_unclaimed(rq, path)))
+		goto unlock;
+	r = recheck_header(rq, path, is_file ? loopdev : path, info, &dek);
+	if (r)
+		goto unlock;
 	memset(&t, 0, sizeof(t));
 	t.len = sectors;
 	t.key_desc = desc;

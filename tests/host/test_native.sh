@@ -314,6 +314,43 @@ else
 		tap_skip "rekey that cannot write the token" "chattr +i unsupported under $T"
 		tap_skip "...and once the token is written" "as above"
 	fi
+	# a format --force of the disk while open waits for the KEK (a first
+	# server that never answers, then kms1) gives no table with the old
+	# key: the DEK is checked against the header as it is after the KMS
+	# round trip (and the header is read again from the device mapped,
+	# under open's lock, for the moment after that check, which no test
+	# here can hit)
+	SLOW="tpm_tcti = $TCTI_A
+kmip_timeout_ms = 3000
+kmip_connect_timeout_ms = 3000
+kmip_retry_after_s = 0"
+	BH=$(h_free_port)
+	h_proxy_start bh "$BH" "$(h_free_port)" blackhole || tap_fail "start blackhole proxy bh"
+	h_daemon_stop a
+	h_daemon_start a "$SLOW" || { tap_fail "restart vmcryptd a (short KMS timeouts)"; tap_done; }
+	h_ctl a provider add kslow --kmip "127.0.0.1:$BH,127.0.0.1:$KMIP_PORT" --ca "$KMIP_CA" \
+		--cert "$KMIP_CERT" --key "$KMIP_KEY" >/dev/null 2>"$T/err" || tap_fail "add provider kslow" "$(cat "$T/err")"
+	h_ctl a format "$T/v9.img" --size 20M --provider kslow --vm-name v9 \
+		--vm-uuid 9a3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d >/dev/null 2>"$T/err" ||
+		tap_fail "format v9 on kslow" "$(cat "$T/err")"
+	h_daemon_stop a
+	h_daemon_start a "$SLOW" || { tap_fail "restart vmcryptd a (no KEK in memory)"; tap_done; }
+	h_ctl a open "$T/v9.img" v9 >"$T/open9.out" 2>&1 &
+	opid=$!
+	n0=$(grep -c accepted "$T/proxy-bh.out")
+	for _ in $(seq 1 100); do
+		[ "$(grep -c accepted "$T/proxy-bh.out")" -gt "$n0" ] && break
+		sleep 0.05
+	done
+	h_ctl a format "$T/v9.img" --force --provider nkp --vm-name v10 \
+		--vm-uuid 0b3b3c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d >"$T/out" 2>&1 ||
+		tap_fail "format --force while open waits for the KEK" "$(cat "$T/out")"
+	rc=0
+	wait "$opid" || rc=$?
+	[ $rc = 1 ] && grep -Eq "v9.img (changed while it was being opened|does not match its LUKS2 digest)" "$T/open9.out" &&
+		tap_ok "a disk formatted again while open waited for its KEK: nothing opened, the mismatch named" ||
+		tap_fail "open of a disk formatted again meanwhile" "rc=$rc: $(cat "$T/open9.out")"
+	h_proxy_stop bh
 fi
 
 # --- no TPM

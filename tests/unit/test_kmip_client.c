@@ -662,7 +662,7 @@ TEST_F_TIMEOUT(srv, batch_two_gets, 120)
 	EXPECT_EQ(0, msg_item_result(a, &self->res));
 	ASSERT_EQ(0, ops_parse_uid(a->payload, &got, &why));
 	EXPECT_STREQ(uid, got);
-	ASSERT_EQ(0, ops_parse_key(a->payload, &k, &why));
+	ASSERT_EQ(0, ops_parse_key(a->payload, uid, &k, &why));
 	EXPECT_EQ((size_t)32, k.len);
 	secbuf_free(&k);
 	EXPECT_EQ(-ENOENT, msg_item_result(b, &self->res));

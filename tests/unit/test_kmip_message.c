@@ -103,7 +103,7 @@ TEST_F(capture, parse)
 			break;
 		}
 		ASSERT_EQ(0, r);
-		ASSERT_EQ(0, ops_parse_key(it->payload, &key, &why));
+		ASSERT_EQ(0, ops_parse_key(it->payload, NULL, &key, &why));
 		ASSERT_EQ((size_t)32, key.len);
 		EXPECT_EQ(0, secure_memcmp(key.data, want, 32));
 		secbuf_free(&key);
@@ -349,7 +349,7 @@ TEST(response_without_status)
 
 /* Get payloads: what we accept and what we refuse. */
 static void get_payload(struct ttlv_buf *b, uint32_t objtype, uint32_t fmt,
-			int wrapped, int32_t bits, size_t keylen)
+			int wrapped, int32_t bits, size_t keylen, uint32_t alg)
 {
 	uint8_t key[64];
 
@@ -370,7 +370,7 @@ static void get_payload(struct ttlv_buf *b, uint32_t objtype, uint32_t fmt,
 		ttlv_put_bytes(b, TAG_KEY_MATERIAL, key, keylen);
 	}
 	ttlv_end(b);
-	ttlv_put_enum(b, TAG_CRYPTOGRAPHIC_ALGORITHM, ALG_AES);
+	ttlv_put_enum(b, TAG_CRYPTOGRAPHIC_ALGORITHM, alg ? alg : ALG_AES);
 	ttlv_put_int(b, TAG_CRYPTOGRAPHIC_LENGTH, bits);
 	if (wrapped) {
 		ttlv_begin(b, TAG_KEY_WRAPPING_DATA);
@@ -391,18 +391,25 @@ FIXTURE_VARIANT(getkey) {
 	int32_t bits;
 	size_t keylen;
 	int expect;
+	uint32_t alg;		/* 0: AES */
+	const char *uid;	/* the one asked for; NULL: "1", the payload's */
 };
 
 FIXTURE_SETUP(getkey) {}
 FIXTURE_TEARDOWN(getkey) {}
 
-FIXTURE_VARIANT_ADD(getkey, raw_ok) { 2, KEYFMT_RAW, 0, 256, 32, 0 };
-FIXTURE_VARIANT_ADD(getkey, transparent_ok) { 2, KEYFMT_TRANSPARENT_SYMMETRIC, 0, 256, 32, 0 };
-FIXTURE_VARIANT_ADD(getkey, not_symmetric) { 7, KEYFMT_RAW, 0, 256, 32, -EBADMSG };
-FIXTURE_VARIANT_ADD(getkey, wrapped) { 2, KEYFMT_RAW, 1, 256, 32, -EBADMSG };
-FIXTURE_VARIANT_ADD(getkey, pkcs8_format) { 2, 4, 0, 256, 32, -EBADMSG };
-FIXTURE_VARIANT_ADD(getkey, length_mismatch) { 2, KEYFMT_RAW, 0, 128, 32, -EBADMSG };
-FIXTURE_VARIANT_ADD(getkey, empty_key) { 2, KEYFMT_RAW, 0, 0, 0, -EBADMSG };
+FIXTURE_VARIANT_ADD(getkey, raw_ok) { 2, KEYFMT_RAW, 0, 256, 32, 0, 0, NULL };
+FIXTURE_VARIANT_ADD(getkey, transparent_ok) { 2, KEYFMT_TRANSPARENT_SYMMETRIC, 0, 256, 32, 0, 0, NULL };
+FIXTURE_VARIANT_ADD(getkey, not_symmetric) { 7, KEYFMT_RAW, 0, 256, 32, -EBADMSG, 0, NULL };
+FIXTURE_VARIANT_ADD(getkey, wrapped) { 2, KEYFMT_RAW, 1, 256, 32, -EBADMSG, 0, NULL };
+FIXTURE_VARIANT_ADD(getkey, pkcs8_format) { 2, 4, 0, 256, 32, -EBADMSG, 0, NULL };
+FIXTURE_VARIANT_ADD(getkey, length_mismatch) { 2, KEYFMT_RAW, 0, 128, 32, -EBADMSG, 0, NULL };
+FIXTURE_VARIANT_ADD(getkey, empty_key) { 2, KEYFMT_RAW, 0, 0, 0, -EBADMSG, 0, NULL };
+/* a 256-bit HMAC-SHA256 key is 32 bytes too, but no KEK */
+FIXTURE_VARIANT_ADD(getkey, hmac_key) { 2, KEYFMT_RAW, 0, 256, 32, -EBADMSG, 9, NULL };
+/* an answer about another object than the one asked for */
+FIXTURE_VARIANT_ADD(getkey, other_object) { 2, KEYFMT_RAW, 0, 256, 32, -EBADMSG, 0, "2" };
+FIXTURE_VARIANT_ADD(getkey, uid_prefix) { 2, KEYFMT_RAW, 0, 256, 32, -EBADMSG, 0, "11" };
 
 TEST_F(getkey, parse)
 {
@@ -412,10 +419,12 @@ TEST_F(getkey, parse)
 	const char *why = NULL;
 
 	get_payload(&b, variant->objtype, variant->fmt, variant->wrapped,
-		    variant->bits, variant->keylen);
+		    variant->bits, variant->keylen, variant->alg);
 	ASSERT_EQ(0, ttlv_buf_finish(&b));
 	ASSERT_EQ(0, ttlv_decode(b.data, b.len, &t));
-	EXPECT_EQ(variant->expect, ops_parse_key(&t.items[0], &key, &why));
+	EXPECT_EQ(variant->expect, ops_parse_key(&t.items[0],
+						 variant->uid ? variant->uid : "1",
+						 &key, &why));
 	if (variant->expect == 0) {
 		ASSERT_EQ(variant->keylen, key.len);
 		EXPECT_EQ(0x5a, key.data[0]);
