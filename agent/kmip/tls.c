@@ -606,7 +606,7 @@ int tls_connect(SSL_CTX *ctx, const char *host, unsigned int port,
 	struct addrinfo *ai = NULL, *a;
 	int64_t deadline = tls_now_ms() + timeout_ms;
 	char portstr[16], what[300];
-	int r, fd = -1;
+	int r, n, fd = -1;
 
 	tc->ssl = NULL;
 	tc->fd = -1;
@@ -625,10 +625,20 @@ int tls_connect(SSL_CTX *ctx, const char *host, unsigned int port,
 		if (r < 0)
 			return r;
 	}
+	/*
+	 * Each address gets an even share of the time left, the last one all
+	 * of it: a name with a dead address first (an IPv6 route that drops
+	 * packets, a round-robin record of a server that is down) must not
+	 * spend the whole timeout there and never try the one that works.
+	 */
+	for (n = 0, a = ai; a; a = a->ai_next)
+		n++;
 	r = -EHOSTUNREACH;
-	for (a = ai; a; a = a->ai_next) {
-		r = tcp_connect(a, deadline, &fd);
-		if (r == 0 || r == -ETIMEDOUT)
+	for (a = ai; a; a = a->ai_next, n--) {
+		int64_t now = tls_now_ms();
+
+		r = tcp_connect(a, n > 1 ? now + (deadline - now) / n : deadline, &fd);
+		if (r == 0 || tls_now_ms() >= deadline)
 			break;
 	}
 	freeaddrinfo(ai);

@@ -15,7 +15,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -479,10 +481,30 @@ int luks_verify_key(const char *path, const struct secbuf *dek)
 	return ret < 0 ? ret : 0;
 }
 
+/* Token @id of the loaded @cd is @was, as far as the key goes. */
+static bool token_unchanged(struct crypt_device *cd, int id,
+			    const struct vmcrypt_token *was)
+{
+	struct vmcrypt_token *now = calloc(1, sizeof(*now));
+	const char *json = NULL;
+	bool same = false;
+
+	if (now && crypt_token_json_get(cd, id, &json) >= 0 && json &&
+	    luks_token_parse(json, strlen(json), now) == 0)
+		same = !strcmp(now->provider, was->provider) &&
+		       !strcmp(now->kek_id, was->kek_id) &&
+		       now->wrapped_len == was->wrapped_len &&
+		       !memcmp(now->wrapped_dek, was->wrapped_dek, was->wrapped_len);
+	free(now);
+	return same;
+}
+
 int luks_set_token(const char *path, int token_id,
-		   const struct vmcrypt_token *tok)
+		   const struct vmcrypt_token *tok, const char *uuid,
+		   const struct secbuf *dek, const struct vmcrypt_token *was)
 {
 	struct crypt_device *cd = NULL;
+	const char *have;
 	char *json = NULL;
 	int ret;
 
@@ -495,6 +517,14 @@ int luks_set_token(const char *path, int token_id,
 	ret = crypt_load(cd, CRYPT_LUKS2, NULL);
 	if (ret < 0)
 		goto out;
+	/* in the same crypt_device as the write: nothing can come between */
+	have = crypt_get_uuid(cd);
+	if (!have || strcasecmp(have, uuid) ||
+	    crypt_volume_key_verify(cd, (const char *)dek->data, dek->len) < 0 ||
+	    !token_unchanged(cd, token_id, was)) {
+		ret = -ESTALE;
+		goto out;
+	}
 	ret = crypt_token_json_set(cd, token_id, json);
 	ret = ret < 0 ? ret : 0;
 out:

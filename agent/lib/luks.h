@@ -110,9 +110,16 @@ int luks_read(const char *path, struct luks_info *info);
 /* Check @dek against the LUKS2 digest. 0, -EPERM (mismatch), -errno. */
 int luks_verify_key(const char *path, const struct secbuf *dek);
 
-/* Replace token @token_id with @tok (libcryptsetup updates both header copies). */
+/*
+ * Replace token @token_id with @tok (libcryptsetup updates both header
+ * copies), only if the header is still the one the caller read: LUKS UUID
+ * @uuid, @dek opening it, and token @token_id still @was (the same KEK and
+ * wrapped DEK). -ESTALE when not (formatted again, replaced, rekeyed by
+ * another request meanwhile): nothing written.
+ */
 int luks_set_token(const char *path, int token_id,
-		   const struct vmcrypt_token *tok);
+		   const struct vmcrypt_token *tok, const char *uuid,
+		   const struct secbuf *dek, const struct vmcrypt_token *was);
 
 /* Current time as RFC 3339 UTC ("2026-11-23T02:40:40Z") into @buf. */
 void luks_now(char *buf, size_t len);

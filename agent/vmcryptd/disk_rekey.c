@@ -88,8 +88,13 @@ int op_disk_rekey(struct daemon *d, struct request *rq,
 		goto fail;
 	}
 	pthread_mutex_lock(&disk_mutex);
-	r = luks_set_token(path, info->token_id, &tok);
+	r = luks_set_token(path, info->token_id, &tok, info->uuid, &dek, &info->tok);
 	pthread_mutex_unlock(&disk_mutex);
+	if (r == -ESTALE) {
+		request_error(rq, "the header of %s changed during the rekey (formatted again, replaced, or rekeyed by another request): token not written, the disk still opens with key %s of provider %s",
+			      path, old_id, old_prov);
+		goto fail;
+	}
 	if (r) {
 		request_error(rq, "cannot update the vmcrypt token of %s: %s", path, strerror(-r));
 		goto fail;

@@ -217,10 +217,44 @@ TEST_F(img, token_update)
 	ASSERT_EQ(0, luks_read(self->path, &info));
 	strcpy(self->tok.kek_id, "43");
 	luks_now(self->tok.rekeyed, sizeof(self->tok.rekeyed));
-	ASSERT_EQ(0, luks_set_token(self->path, info.token_id, &self->tok));
+	ASSERT_EQ(0, luks_set_token(self->path, info.token_id, &self->tok,
+				    info.uuid, &self->dek, &info.tok));
 	ASSERT_EQ(0, luks_read(self->path, &info));
 	EXPECT_STREQ("43", info.tok.kek_id);
 	EXPECT_STREQ(self->tok.rekeyed, info.tok.rekeyed);
+}
+
+/*
+ * A token is replaced only in the header it was read from: not after the
+ * disk was formatted again (another UUID), not with a DEK that does not
+ * open it, not over a token another rekey wrote meanwhile. Nothing is
+ * written then.
+ */
+TEST_F(img, token_update_refused_on_a_changed_header)
+{
+	static struct luks_info info, after;
+	static struct vmcrypt_token stale;
+	struct secbuf bad = { 0 };
+
+	ASSERT_EQ(0, luks_format(self->path, &self->dek, 4096, &self->tok, NULL, NULL, 0));
+	ASSERT_EQ(0, luks_read(self->path, &info));
+	strcpy(self->tok.kek_id, "44");
+	EXPECT_EQ(-ESTALE, luks_set_token(self->path, info.token_id, &self->tok,
+					  "00000000-0000-4000-8000-000000000000",
+					  &self->dek, &info.tok));
+	ASSERT_EQ(0, secbuf_dup(&bad, self->dek.data, self->dek.len));
+	bad.data[0] ^= 1;
+	EXPECT_EQ(-ESTALE, luks_set_token(self->path, info.token_id, &self->tok,
+					  info.uuid, &bad, &info.tok));
+	secbuf_free(&bad);
+	stale = info.tok;
+	stale.wrapped_dek[0] ^= 1;
+	EXPECT_EQ(-ESTALE, luks_set_token(self->path, info.token_id, &self->tok,
+					  info.uuid, &self->dek, &stale));
+	ASSERT_EQ(0, luks_read(self->path, &after));
+	EXPECT_STREQ(info.tok.kek_id, after.tok.kek_id);
+	EXPECT_EQ(0, memcmp(info.tok.wrapped_dek, after.tok.wrapped_dek,
+			    info.tok.wrapped_len));
 }
 
 /*
