@@ -426,15 +426,23 @@ int luks_format(const char *path, const struct secbuf *dek,
 	ret = cd_open(path, &cd);
 	if (ret)
 		goto out;
+	/*
+	 * The documented data offset, whatever alignment the device reports
+	 * (libcryptsetup would move it up for a large optimal I/O size), and
+	 * checked before crypt_format() writes anything: a device it does not
+	 * fit is left as it was.
+	 */
+	if ((uint64_t)LUKS_DATA_OFFSET * 512 + sector_size > size) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	ret = crypt_set_data_offset(cd, LUKS_DATA_OFFSET);
+	if (ret < 0)
+		goto out;
 	ret = crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL,
 			   (const char *)dek->data, dek->len, &params);
 	if (ret < 0)
 		goto out;
-	/* Data must start inside the device with room for some data. */
-	if (crypt_get_data_offset(cd) * 512 + sector_size > size) {
-		ret = -ENOSPC;
-		goto out;
-	}
 	if (recovery) {
 		/* back to the default PBKDF: this keyslot is a passphrase */
 		ret = crypt_set_pbkdf_type(cd, NULL);

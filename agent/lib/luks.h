@@ -80,6 +80,8 @@ int luks_device_size(const char *path, uint64_t *size);
 
 /* The smallest device a vmcrypt volume can be formatted on (bytes). */
 #define LUKS_MIN_DEVICE_SIZE (17ULL << 20)
+/* Where the data segment starts (512-byte sectors): on-disk-format.rst. */
+#define LUKS_DATA_OFFSET 32768
 
 /*
  * PBKDF2-SHA256 iterations of the LUKS2 digest that luks_format() writes:

@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "lib/keywrap.h"
+#include "lib/log.h"
 #include "lib/loopdev.h"
 #include "vmcryptd/disk.h"
 #include "vmcryptd/keys.h"
@@ -148,6 +149,18 @@ static void remove_created(const char *path, const struct stat *made)
 		unlink(path);
 }
 
+/* Empty again the file this format sized, if @path still names it. */
+static void empty_sized(const char *path, const struct stat *sized)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && st.st_dev == sized->st_dev &&
+	    st.st_ino == sized->st_ino &&
+	    truncate(path, 0) < 0)
+		log_warn("format of %s failed and the file it sized could not be emptied again: %s",
+			 path, strerror(errno));
+}
+
 static int fill_random(uint8_t *p, size_t len)
 {
 	while (len) {
@@ -192,10 +205,11 @@ static int create_image(struct request *rq, const char *path, long long size,
  * --size given for @path, which exists: it creates image files, so it must
  * be the size @path already has (a format retried after one that created
  * the file and was cut short), never silently ignored. An empty file holds
- * nothing and is sized (touch, or a create cut short before its size).
+ * nothing and is sized (touch, or a create cut short before its size);
+ * *@sized then identifies it, for a failed format to empty it again.
  */
 static int check_size_matches(struct request *rq, const char *path,
-			      long long size)
+			      long long size, struct stat *sized)
 {
 	struct stat st;
 	int fd, r = 0;
@@ -209,7 +223,8 @@ static int check_size_matches(struct request *rq, const char *path,
 	}
 	if (st.st_size == 0) {
 		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0 || ftruncate(fd, (off_t)size) < 0 || fsync(fd) < 0) {
+		if (fd < 0 || fstat(fd, sized) < 0 || ftruncate(fd, (off_t)size) < 0 ||
+		    fsync(fd) < 0) {
 			r = -errno;
 			request_error(rq, "cannot size image file %s: %s", path, strerror(-r));
 		}
@@ -279,7 +294,8 @@ int op_disk_format(struct daemon *d, struct request *rq,
 	long long sector_size = 4096, size = 0;
 	bool force = false, is_file, created = false, have_pass;
 	struct formatting *claim = NULL;
-	struct stat made;
+	struct stat made = { 0 };
+	bool sized = false;
 	uint64_t devsize;
 	int r;
 
@@ -337,7 +353,8 @@ int op_disk_format(struct daemon *d, struct request *rq,
 			goto fail;
 		created = true;
 	} else if (size) {
-		r = check_size_matches(rq, path, size);
+		r = check_size_matches(rq, path, size, &made);
+		sized = !r && made.st_ino;
 		if (r)
 			goto fail;
 	}
@@ -452,6 +469,8 @@ int op_disk_format(struct daemon *d, struct request *rq,
 fail:
 	if (created && path)
 		remove_created(path, &made);
+	if (sized)
+		empty_sized(path, &made);
 	snprintf(tok.vm_name, sizeof(tok.vm_name), "%s", vm_name ? vm_name : "");
 	snprintf(tok.vm_uuid, sizeof(tok.vm_uuid), "%s", vm_uuid ? vm_uuid : "");
 	snprintf(tok.provider, sizeof(tok.provider), "%s", prov ? prov : (provider ? provider : ""));

@@ -61,7 +61,9 @@ int disk_collect(struct open_disk **out, size_t *n)
  * Bumped by every lock, under disk_mutex. An unlock notes it before it
  * looks at the disks and gives a key back only if no lock came in since:
  * a lock that said "locked" while an unlock was fetching the key (from a
- * slow KMS, say) must not be undone by that unlock a moment later.
+ * slow KMS, say) must not be undone by that unlock a moment later. Any
+ * lock counts, of this disk or another: an emergency lock --all is many
+ * locks, and refusing an unlock too many is the safe side.
  */
 static unsigned long lock_epoch;
 
@@ -186,7 +188,7 @@ static int unlock_one(struct daemon *d, struct request *rq, const struct open_di
 		pthread_mutex_unlock(&disk_mutex);
 		if (serial)
 			(void)keyring_remove(serial);
-		request_error(rq, "%s was locked again while this unlock was under way: it stays locked (unlock it again if that is still wanted)",
+		request_error(rq, "a lock request came in while this unlock was under way: %s stays locked (unlock it again if that is still wanted)",
 			      od->name);
 		return -EAGAIN;
 	}

@@ -460,30 +460,33 @@ static int kmip_get_kek(struct provider *p, struct daemon *d,
 {
 	struct get_ctx x = { kek_id, kek, "" };
 	struct kmip_result res;
-	int r;
+	const char *sl;
+	int r, srv = -1;
 
-	r = run(p, d, rq, "get key", do_get, &x, &res, NULL);
+	r = run(p, d, rq, "get key", do_get, &x, &res, &srv);
+	/* the server that answered, named at the end of a final error */
+	sl = srv >= 0 ? ((struct kprov *)p->priv)->srv[srv].label : "?";
 	if (r < 0 && x.state[0]) {
-		request_error(rq, "key %s on provider %s is %s on the KMS, not Active: %s",
+		request_error(rq, "key %s on provider %s is %s on the KMS, not Active: %s (server %s)",
 			      kek_id, p->name, x.state,
 			      strcmp(x.state, "Pre-Active") ?
 			      "it was revoked or destroyed, and the disks it protects stay closed" :
-			      "activate it on the KMS first");
+			      "activate it on the KMS first", sl);
 	} else if (r == -ENODATA) {
 		/* the object is there without its key material: gone as a key */
-		request_error(rq, "key %s not found on provider %s: the KMS holds it without key material (%s)",
+		request_error(rq, "key %s not found on provider %s: the KMS holds it without key material (%s; server %s)",
 			      kek_id, p->name, res.message[0] ? res.message :
-			      "Key Value Not Present");
+			      "Key Value Not Present", sl);
 		r = -ENOENT;
 	} else if (r < 0 && !kmip_is_transport_error(r)) {
 		if (r == -ENOENT)
-			request_error(rq, "key %s not found on provider %s (%s)",
+			request_error(rq, "key %s not found on provider %s (%s; server %s)",
 				      kek_id, p->name, res.message[0] ? res.message :
-				      "Item Not Found");
+				      "Item Not Found", sl);
 		else
-			request_error(rq, "provider %s refused to deliver key %s: %s",
+			request_error(rq, "provider %s refused to deliver key %s: %s (server %s)",
 				      p->name, kek_id, res.message[0] ? res.message :
-				      strerror(-r));
+				      strerror(-r), sl);
 	}
 	if (r == 0 && kek->len != 32) {
 		request_error(rq, "key %s on provider %s is %zu bits, not an AES-256 KEK",
@@ -716,6 +719,21 @@ static int check_file(struct request *rq, const char *what, const char *path,
 	if (private && (st.st_mode & 077)) {
 		request_error(rq, "%s file %s is readable by others (mode %04o): refusing it; run 'chmod 600 %s'",
 			      what, path, (unsigned int)(st.st_mode & 07777), path);
+		return -EPERM;
+	}
+	/*
+	 * Whoever can write the CA file decides which server vmcryptd trusts
+	 * (and so who hands it the KEKs it creates); the certificate goes with
+	 * the key. Only the owner (root, or vmcryptd's user) may write them.
+	 */
+	if (!private && (st.st_mode & 022)) {
+		request_error(rq, "%s file %s is writable by others (mode %04o): refusing it; run 'chmod go-w %s'",
+			      what, path, (unsigned int)(st.st_mode & 07777), path);
+		return -EPERM;
+	}
+	if (!private && st.st_uid != 0 && st.st_uid != geteuid()) {
+		request_error(rq, "%s file %s belongs to uid %u, neither root nor the user vmcryptd runs as: refusing it",
+			      what, path, (unsigned int)st.st_uid);
 		return -EPERM;
 	}
 	if (private && st.st_uid != geteuid()) {

@@ -193,6 +193,11 @@ h_expect_fail "format with a VM UUID recorded under another VM name refused" \
 	h_ctl a format "$T/other.img" --size 20M --vm-name web2 --vm-uuid "$U1"
 [ ! -e "$T/other.img" ] && tap_ok "...and the image it would have created is not left behind" ||
 	tap_fail "refused format left its new image"
+: >"$T/empty2.img"
+h_expect_fail "the same refused format on an existing empty file" "belongs to VM 'v1'" \
+	h_ctl a format "$T/empty2.img" --size 20M --vm-name web2 --vm-uuid "$U1"
+[ "$(stat -c %s "$T/empty2.img")" = 0 ] && tap_ok "...leaves it empty, as it was (it was sized for the format)" ||
+	tap_fail "refused format left the empty file sized" "$(stat -c %s "$T/empty2.img")"
 
 # --- two formats of one new image: the first creates it and waits on a KMS
 # that never answers (a blackhole proxy); a second one (a client that

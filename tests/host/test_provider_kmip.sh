@@ -25,6 +25,14 @@ cp "$KMIP_KEY" "$T/key644"; chmod 644 "$T/key644"
 h_expect_fail "key file readable by others refused" \
 	"private key file $T/key644 is readable by others \(mode 0644\): refusing it" \
 	h_ctl d provider add p0 --kmip "127.0.0.1:$KMIP_PORT" --ca "$KMIP_CA" --cert "$KMIP_CERT" --key "$T/key644"
+cp "$KMIP_CA" "$T/ca666"; chmod 666 "$T/ca666"
+h_expect_fail "CA file writable by others refused (it decides which server is trusted)" \
+	"CA file $T/ca666 is writable by others \(mode 0666\): refusing it; run 'chmod go-w $T/ca666'" \
+	h_ctl d provider add p0 --kmip "127.0.0.1:$KMIP_PORT" --ca "$T/ca666" --cert "$KMIP_CERT" --key "$KMIP_KEY"
+cp "$KMIP_CA" "$T/ca-nobody"; chown 65534 "$T/ca-nobody"
+h_expect_fail "CA file owned by another user refused" \
+	"CA file $T/ca-nobody belongs to uid 65534, neither root nor the user vmcryptd runs as" \
+	h_ctl d provider add p0 --kmip "127.0.0.1:$KMIP_PORT" --ca "$T/ca-nobody" --cert "$KMIP_CERT" --key "$KMIP_KEY"
 h_expect_fail "missing CA file refused" "CA file $T/nope.crt is not readable by vmcryptd: No such file" \
 	h_ctl d provider add p0 --kmip "127.0.0.1:$KMIP_PORT" --ca "$T/nope.crt" --cert "$KMIP_CERT" --key "$KMIP_KEY"
 h_expect_fail "bad server spec refused" "invalid server '127.0.0.1:99999'" \
