@@ -139,26 +139,16 @@ static void format_end(struct formatting *f)
 	free(f);
 }
 
-/* Unlink the image this format created, if @path still names that file. */
-static void remove_created(const char *path, const struct stat *made)
+/*
+ * @path still names the file @made was taken of: a failed format undoes
+ * what it did to a file (created it, sized it) only in that case.
+ */
+static bool still_names(const char *path, const struct stat *made)
 {
 	struct stat st;
 
-	if (lstat(path, &st) == 0 && st.st_dev == made->st_dev &&
-	    st.st_ino == made->st_ino)
-		unlink(path);
-}
-
-/* Empty again the file this format sized, if @path still names it. */
-static void empty_sized(const char *path, const struct stat *sized)
-{
-	struct stat st;
-
-	if (lstat(path, &st) == 0 && st.st_dev == sized->st_dev &&
-	    st.st_ino == sized->st_ino &&
-	    truncate(path, 0) < 0)
-		log_warn("format of %s failed and the file it sized could not be emptied again: %s",
-			 path, strerror(errno));
+	return lstat(path, &st) == 0 && st.st_dev == made->st_dev &&
+	       st.st_ino == made->st_ino;
 }
 
 static int fill_random(uint8_t *p, size_t len)
@@ -179,7 +169,7 @@ static int fill_random(uint8_t *p, size_t len)
 
 /*
  * Create image file @path of @size bytes; refuse an existing one. *@made
- * identifies the new file (for remove_created()).
+ * identifies the new file.
  */
 static int create_image(struct request *rq, const char *path, long long size,
 			struct stat *made)
@@ -467,10 +457,11 @@ int op_disk_format(struct daemon *d, struct request *rq,
 	r = 0;
 	goto out;
 fail:
-	if (created && path)
-		remove_created(path, &made);
-	if (sized)
-		empty_sized(path, &made);
+	if (created && path && still_names(path, &made))
+		unlink(path);
+	if (sized && still_names(path, &made) && truncate(path, 0) < 0)
+		log_warn("format of %s failed and the file it sized could not be emptied again: %s",
+			 path, strerror(errno));
 	snprintf(tok.vm_name, sizeof(tok.vm_name), "%s", vm_name ? vm_name : "");
 	snprintf(tok.vm_uuid, sizeof(tok.vm_uuid), "%s", vm_uuid ? vm_uuid : "");
 	snprintf(tok.provider, sizeof(tok.provider), "%s", prov ? prov : (provider ? provider : ""));
