@@ -57,6 +57,14 @@ int disk_find_open_uuid(const char *uuid, struct open_disk *od);
 /* Every open vmcrypt disk (malloc'ed array in *@out). 0 or -errno. */
 int disk_collect(struct open_disk **out, size_t *n);
 
+/*
+ * Bumped by every "lock --all" before it looks at the disks (disk_lock.c);
+ * caller holds disk_mutex. An open notes it when it starts and loads no
+ * table if one came in meanwhile: an emergency lock must not be followed
+ * by a disk that an open still waiting on its KMS then opens unlocked.
+ */
+unsigned long disk_lock_all_epoch(void);
+
 /* The open vmcrypt device @name: 0, -ENODEV (no such vmcrypt device). */
 int disk_find_open_name(const char *name, struct open_disk *od);
 

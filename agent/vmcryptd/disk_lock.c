@@ -66,6 +66,12 @@ int disk_collect(struct open_disk **out, size_t *n)
  * locks, and refusing an unlock too many is the safe side.
  */
 static unsigned long lock_epoch;
+static unsigned long lock_all_epoch;
+
+unsigned long disk_lock_all_epoch(void)
+{
+	return lock_all_epoch;
+}
 
 /* The targets of a lock/unlock: one name or every open disk (*@all). */
 static int targets(struct request *rq, struct json_object *args,
@@ -231,6 +237,7 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 	struct luks_info *info = calloc(1, sizeof(*info));
 	char ok[256] = "", failed[256] = "", why[sizeof(rq->error)];
 	size_t n = 0, i;
+	struct json_object *a;
 	unsigned long epoch;
 	bool all = false;
 	int r, first = 0;
@@ -243,6 +250,10 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 	}
 	pthread_mutex_lock(&disk_mutex);
 	epoch = lock_epoch;
+	/* before the disks are listed: an open after that sees it (disk_open.c) */
+	if (lock && json_object_object_get_ex(args, "all", &a) &&
+	    json_object_get_boolean(a))
+		lock_all_epoch++;
 	pthread_mutex_unlock(&disk_mutex);
 	r = targets(rq, args, &list, &n, &all);
 	if (r)

@@ -120,6 +120,7 @@ int op_disk_open(struct daemon *d, struct request *rq,
 	uint64_t sectors, unit;
 	bool is_file;
 	int32_t serial = 0;
+	unsigned long lock_all_epoch;
 	int r, loopfd = -1;
 
 	info = calloc(1, sizeof(*info));
@@ -128,6 +129,9 @@ int op_disk_open(struct daemon *d, struct request *rq,
 		r = -ENOMEM;
 		goto fail;
 	}
+	pthread_mutex_lock(&disk_mutex);
+	lock_all_epoch = disk_lock_all_epoch();
+	pthread_mutex_unlock(&disk_mutex);
 	if ((r = args_string(rq, args, "path", true, &path)))
 		goto fail;
 	r = args_string(rq, args, "name", false, &req_name);
@@ -198,6 +202,12 @@ int op_disk_open(struct daemon *d, struct request *rq,
 	r = recheck_header(rq, path, is_file ? loopdev : path, info, &dek);
 	if (r)
 		goto unlock;
+	if (disk_lock_all_epoch() != lock_all_epoch) {
+		request_error(rq, "a lock --all came in while this open was under way: %s not opened (open it again once the disks are unlocked)",
+			      path);
+		r = -EAGAIN;
+		goto unlock;
+	}
 	memset(&t, 0, sizeof(t));
 	t.len = sectors;
 	t.key_desc = desc;

@@ -60,7 +60,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 40
+tap_plan 42
 if [ $init_rc != 0 ]; then
 	tap_fail "load dm-mod, loop, dm-crypt and dm-vmcrypt" "$(dmesg | tail -n 5)"
 	tap_done
@@ -354,6 +354,37 @@ if [ "$got" = "$want2" ]; then
 	tap_ok "vmcrypt reads what dm-crypt wrote"
 else
 	tap_fail "recovery interop (dm-crypt -> vmcrypt)" "$got != $want2"
+fi
+
+# --- lock --all while an open waits for its KEK (vmcryptd restarted, so
+# no KEK in memory, and the KMS stopped with SIGSTOP): once the KMS
+# answers, the open loads no table. An emergency lock leaves no disk that
+# an open still under way then opens unlocked.
+kpg=${E2E_KMS_PGID:-${KMIP_PGID:-}}
+if [ -n "$kpg" ] && e2e_daemon_stop && e2e_daemon_start "$W/state"; then
+	kill -STOP -- "-$kpg"
+	ctl open "$IMG" $NAME >"$W/lopen.out" 2>&1 &
+	opid=$!
+	sleep 3
+	la=$(ctl lock --all 2>&1)
+	kill -CONT -- "-$kpg"
+	orc=0
+	wait $opid || orc=$?
+	if [ $orc = 1 ] && grep -q "a lock --all came in while this open was under way" "$W/lopen.out" &&
+	   [ ! -e /dev/mapper/$NAME ] && ! losetup -a | grep -q "$IMG"; then
+		tap_ok "lock --all while an open waits for its KEK: nothing opened, no loop device left"
+	else
+		tap_fail "lock --all while an open waits for its KEK" \
+			"rc $orc: $(cat "$W/lopen.out"); lock --all: $la; $(ls /dev/mapper)"
+	fi
+	if out=$(ctl open "$IMG" $NAME 2>&1) && ctl close $NAME >/dev/null 2>&1; then
+		tap_ok "...then the same open works"
+	else
+		tap_fail "...then the same open works" "$out"
+	fi
+else
+	tap_fail "lock --all while an open waits for its KEK" "KMS pgid '$kpg'; $(tail -n 5 "$E2E_DLOG")"
+	tap_fail "...then the same open works" "not run"
 fi
 
 # --- a 512-byte-sector disk on a ram disk (block device path) ---
