@@ -60,7 +60,7 @@ if ! command -v pykmip-server >/dev/null; then
 	tap_skip_all "pykmip-server not installed (scripts/install-deps)"
 fi
 
-tap_plan 42
+tap_plan 44
 if [ $init_rc != 0 ]; then
 	tap_fail "load dm-mod, loop, dm-crypt and dm-vmcrypt" "$(dmesg | tail -n 5)"
 	tap_done
@@ -385,6 +385,40 @@ if [ -n "$kpg" ] && e2e_daemon_stop && e2e_daemon_start "$W/state"; then
 else
 	tap_fail "lock --all while an open waits for its KEK" "KMS pgid '$kpg'; $(tail -n 5 "$E2E_DLOG")"
 	tap_fail "...then the same open works" "not run"
+fi
+
+# --- a lock while an unlock waits for its KEK (the same way): the lock has
+# said "locked", so the unlock leaves the disk locked
+if [ -n "$kpg" ] && ctl open "$IMG" $NAME >/dev/null 2>&1 && ctl lock $NAME >/dev/null 2>&1 &&
+   e2e_daemon_stop && e2e_daemon_start "$W/state"; then
+	kill -STOP -- "-$kpg"
+	ctl unlock $NAME >"$W/unlock.out" 2>&1 &
+	upid=$!
+	sleep 3
+	lk=$(ctl lock $NAME 2>&1)
+	lrc=$?
+	kill -CONT -- "-$kpg"
+	urc=0
+	wait $upid || urc=$?
+	st=$(ctl status $NAME --json 2>&1)
+	if [ $lrc = 0 ] && [ $urc = 1 ] &&
+	   grep -q "a lock request came in while this unlock was under way: $NAME stays locked" "$W/unlock.out" &&
+	   printf '%s' "$st" | grep -q '"state": *"locked"'; then
+		tap_ok "a lock while an unlock waits for its KEK: the disk stays locked, the unlock says why"
+	else
+		tap_fail "a lock while an unlock waits for its KEK" \
+			"lock rc $lrc: $lk; unlock rc $urc: $(cat "$W/unlock.out"); status: $st"
+	fi
+	if ctl unlock $NAME >/dev/null 2>&1 && [ "$(e2e_sum /dev/mapper/$NAME 4)" = "$want2" ] &&
+	   ctl close $NAME >/dev/null 2>&1; then
+		tap_ok "...then unlock works, data intact"
+	else
+		tap_fail "...then unlock works, data intact" "$(ctl status $NAME 2>&1)"
+	fi
+else
+	tap_fail "a lock while an unlock waits for its KEK" "setup: $(tail -n 5 "$E2E_DLOG")"
+	tap_fail "...then unlock works, data intact" "not run"
+	ctl close $NAME >/dev/null 2>&1
 fi
 
 # --- a 512-byte-sector disk on a ram disk (block device path) ---
