@@ -73,8 +73,12 @@ unsigned long disk_lock_all_epoch(void)
 	return lock_all_epoch;
 }
 
-/* The targets of a lock/unlock: one name or every open disk (*@all). */
-static int targets(struct request *rq, struct json_object *args,
+/*
+ * The targets of a lock/unlock: one name or every open disk (*@all). A
+ * lock --all (@lock) bumps lock_all_epoch before it lists the disks: an
+ * open that loads its table after that sees it (disk_open.c).
+ */
+static int targets(struct request *rq, struct json_object *args, bool lock,
 		   struct open_disk **list, size_t *n, bool *all)
 {
 	const char *name = NULL;
@@ -91,6 +95,11 @@ static int targets(struct request *rq, struct json_object *args,
 	if (*all == !!name) {
 		request_error(rq, "give either a device name or all");
 		return -EINVAL;
+	}
+	if (lock && *all) {
+		pthread_mutex_lock(&disk_mutex);
+		lock_all_epoch++;
+		pthread_mutex_unlock(&disk_mutex);
 	}
 	r = disk_collect(list, n);
 	if (r) {
@@ -237,7 +246,6 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 	struct luks_info *info = calloc(1, sizeof(*info));
 	char ok[256] = "", failed[256] = "", why[sizeof(rq->error)];
 	size_t n = 0, i;
-	struct json_object *a;
 	unsigned long epoch;
 	bool all = false;
 	int r, first = 0;
@@ -250,12 +258,8 @@ static int lock_op(struct daemon *d, struct request *rq, struct json_object *arg
 	}
 	pthread_mutex_lock(&disk_mutex);
 	epoch = lock_epoch;
-	/* before the disks are listed: an open after that sees it (disk_open.c) */
-	if (lock && json_object_object_get_ex(args, "all", &a) &&
-	    json_object_get_boolean(a))
-		lock_all_epoch++;
 	pthread_mutex_unlock(&disk_mutex);
-	r = targets(rq, args, &list, &n, &all);
+	r = targets(rq, args, lock, &list, &n, &all);
 	if (r)
 		goto out;
 	for (i = 0; i < n; i++) {

@@ -436,13 +436,9 @@ static int do_get(struct kmip_conn *c, void *vctx, struct kmip_result *res)
 		if (!strcmp(l.items[i].name, "State"))
 			state = l.items[i].value;
 	if (!state || strcmp(state, "Active")) {
-		/* the server's text: plain characters only */
+		/* attribute text has no control character (ops_value_text()) */
 		snprintf(x->state, sizeof(x->state), "%s",
 			 state ? state : "of no reported state");
-		for (i = 0; x->state[i]; i++)
-			if (!isalnum((unsigned char)x->state[i]) &&
-			    !strchr(" -", x->state[i]))
-				x->state[i] = '?';
 		kmip_attr_list_free(&l);
 		res->status = KMIP_STATUS_OPERATION_FAILED;
 		res->reason = 0;
